@@ -1,0 +1,3 @@
+from pypole_gql.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,53 @@
+"""``create_app(settings)``: the Starlette application and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from pypole_gql.config import Settings
+from pypole_gql.graphql.schema import build_schema
+from pypole_gql.graphql.view import make_view
+from pypole_gql.health import routes as health_routes
+from pypole_gql.logging import configure_logging, get_logger
+from pypole_gql.middleware import RequestContextMiddleware
+from pypole_gql.ratelimit import RateLimitMiddleware
+from pypole_gql.resources import build_resources
+from pypole_gql.rest import api_routes
+from pypole_gql.rest.common import EXCEPTION_HANDLERS
+
+log = get_logger("pypole.app")
+
+
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> Starlette:
+    """Build the app. Resources (database, cache, clients) open in the lifespan, not here."""
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(json=settings.json_logs, level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with build_resources(settings) as resources:
+            app.state.resources = resources
+            log.info("app.started", env=settings.env.value)
+            yield
+        log.info("app.stopped")
+
+    schema = build_schema(introspection=settings.introspection_enabled)
+    graphql = make_view(schema, graphiql=settings.graphiql_enabled)
+    app = Starlette(
+        routes=[
+            *health_routes,
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            *api_routes(),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(RateLimitMiddleware)  # inside RequestContext: logged with client IP
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,255 @@
+"""The byte stores behind :class:`pypole_gql.cache.Cache`: Redis, or a bounded in-process LRU.
+
+A store knows nothing of envelopes, freshness or codecs: it keeps opaque bytes under a
+key until a physical expiry, and offers the short lock the cache uses for single flight
+across processes. Redis failures surface as :class:`StoreError` so the cache can decide
+what a failure costs (nothing, for the request).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from pypole_gql.logging import get_logger
+
+log = get_logger("pypole.cache")
+
+R = TypeVar("R")
+
+#: Rough bookkeeping cost of one in-process entry beyond its key and value bytes.
+_ENTRY_OVERHEAD = 128
+
+# Compare-and-delete / compare-and-extend: a lock is only touched by the token that took it,
+# so a holder whose lock already expired cannot release (or extend) the next holder's lock.
+_RELEASE_LUA = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
+_REFRESH_LUA = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+class StoreError(Exception):
+    """A store operation failed.
+
+    ``unavailable`` is true when the store itself looks down (connection refused or reset,
+    timeout): the cache then stops calling it for a moment. Other failures (a command
+    error such as OOM on write) are logged but do not stop reads.
+    """
+
+    def __init__(self, message: str, *, unavailable: bool) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
+
+
+class CacheStore(Protocol):
+    """Opaque bytes with a physical expiry, plus a best-effort exclusive lock."""
+
+    #: True when other processes share the store, so the lock means something.
+    distributed: bool
+
+    async def read(self, key: str) -> bytes | None: ...
+
+    async def write(self, key: str, data: bytes, ttl_ms: int) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def try_lock(self, key: str, token: str, ttl_ms: int) -> bool: ...
+
+    async def refresh_lock(self, key: str, token: str, ttl_ms: int) -> bool: ...
+
+    async def unlock(self, key: str, token: str) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryStore:
+    """An in-process LRU bounded both in bytes and in entries.
+
+    Eviction is least-recently-read first. A value bigger than the whole byte budget is
+    not kept at all (it would evict everything else and still not fit).
+    """
+
+    distributed = False
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int = 128 * 1024 * 1024,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_bytes <= 0 or max_entries <= 0:
+            raise ValueError("max_bytes and max_entries must be positive")
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.evictions = 0
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes accounted to the entries held now (keys, values and a fixed overhead)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
+    @staticmethod
+    def _cost(key: str, data: bytes) -> int:
+        return len(key) + len(data) + _ENTRY_OVERHEAD
+
+    def _drop(self, key: str) -> None:
+        item = self._entries.pop(key, None)
+        if item is not None:
+            self._bytes -= self._cost(key, item[1])
+
+    async def read(self, key: str) -> bytes | None:
+        item = self._entries.get(key)
+        if item is None:
+            return None
+        expires_at, data = item
+        if self._clock() >= expires_at:
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return data
+
+    async def write(self, key: str, data: bytes, ttl_ms: int) -> None:
+        self._drop(key)
+        cost = self._cost(key, data)
+        if cost > self.max_bytes:
+            log.warning("cache.value_too_large", key=key, size=len(data), max_bytes=self.max_bytes)
+            return
+        self._entries[key] = (self._clock() + ttl_ms / 1000, data)
+        self._bytes += cost
+        while self._bytes > self.max_bytes or len(self._entries) > self.max_entries:
+            old_key, (_, old_data) = self._entries.popitem(last=False)
+            self._bytes -= self._cost(old_key, old_data)
+            self.evictions += 1
+
+    async def delete(self, key: str) -> None:
+        self._drop(key)
+
+    # One process is the whole world of this store: the in-process single flight of the
+    # cache already guarantees one loader per key, so the lock is always granted.
+    async def try_lock(self, key: str, token: str, ttl_ms: int) -> bool:
+        return True
+
+    async def refresh_lock(self, key: str, token: str, ttl_ms: int) -> bool:
+        return True
+
+    async def unlock(self, key: str, token: str) -> None:
+        return None
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+
+class RedisStore:
+    """Redis through redis.asyncio, with short timeouts and no client-side retries.
+
+    Retries are off on purpose: a retry loop against a dead Redis multiplies the time a
+    request waits for a cache it can do without. The cache's circuit breaker decides when
+    to try again.
+    """
+
+    distributed = True
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+        self._release = client.register_script(_RELEASE_LUA)
+        self._refresh = client.register_script(_REFRESH_LUA)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        connect_timeout: float = 0.25,
+        socket_timeout: float = 0.5,
+        max_connections: int = 64,
+    ) -> RedisStore:
+        """Build a store for ``url`` without connecting (connections are made on first use).
+
+        The pool is a blocking one: a burst of concurrent reads waits (up to
+        ``socket_timeout``) for a free connection instead of failing with
+        ``MaxConnectionsError``, which the cache would take for Redis being down.
+        """
+        pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            retry=Retry(NoBackoff(), 0),
+            retry_on_timeout=False,
+            client_name="pypole-cache",
+        )
+        client: Redis = Redis(connection_pool=pool)
+        return cls(client)
+
+    async def _call(self, op: Callable[[], Awaitable[R]]) -> R:
+        try:
+            return await op()
+        except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
+            raise StoreError(f"{type(exc).__name__}: {exc}", unavailable=True) from exc
+        except RedisError as exc:
+            raise StoreError(f"{type(exc).__name__}: {exc}", unavailable=False) from exc
+
+    async def read(self, key: str) -> bytes | None:
+        value: Any = await self._call(lambda: self._client.get(key))
+        return None if value is None else bytes(value)
+
+    async def write(self, key: str, data: bytes, ttl_ms: int) -> None:
+        await self._call(lambda: self._client.set(key, data, px=ttl_ms))
+
+    async def delete(self, key: str) -> None:
+        await self._call(lambda: self._client.delete(key))
+
+    async def try_lock(self, key: str, token: str, ttl_ms: int) -> bool:
+        taken: Any = await self._call(lambda: self._client.set(key, token, nx=True, px=ttl_ms))
+        return bool(taken)
+
+    async def refresh_lock(self, key: str, token: str, ttl_ms: int) -> bool:
+        kept: Any = await self._call(lambda: self._refresh(keys=[key], args=[token, ttl_ms]))
+        return bool(kept)
+
+    async def unlock(self, key: str, token: str) -> None:
+        await self._call(lambda: self._release(keys=[key], args=[token]))
+
+    async def ping(self) -> bool:
+        try:
+            await self._call(lambda: self._client.ping())
+        except StoreError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self._client.aclose(close_connection_pool=True)

@@ -1,0 +1,166 @@
+"""Typed settings, read from the environment (prefix ``PYPOLE_``) and ``.env``."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Values people paste from samples and tutorials; refused as a JWT secret in prod.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "secret",
+        "your-secret-key",
+        "your-secret-key-here",
+        "replace-me",
+        "replace-with-a-long-random-string",
+        "dev",
+        "development",
+    }
+)
+MIN_SECRET_BYTES = 32
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    PROD = "prod"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the settings cannot run the server (for example a weak JWT secret in prod)."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the server. Names are a contract: see ``.env.sample``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PYPOLE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    env: Environment = Environment.DEV
+    database_url: str = "sqlite+aiosqlite:///./pypole.db"
+    redis_url: str = ""
+    # Prefix of every Redis key the app writes (cache entries, shared budgets); instances
+    # of one deployment share it, so they share cache and budgets. Never contains ':'.
+    redis_namespace: str = Field(default="pypole", pattern=r"^[A-Za-z0-9._-]+$")
+    jwt_secret: SecretStr | None = None
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+    jwt_issuer: str = "pypole-gql"
+    jwt_audience: str = "pypole-gql"
+
+    # Upstreams
+    jolpica_url: str = "https://api.jolpi.ca/ergast/f1"
+    jolpica_rate: str = "4/second;500/hour"
+    jolpica_timeout: float = Field(default=10.0, gt=0)
+    livetiming_url: str = "https://livetiming.formula1.com"
+    schedule_url: str = "https://raw.githubusercontent.com/theOehrly/f1schedule/master"
+    fastf1_cache_dir: Path | None = None
+    fastf1_workers: int = Field(default=1, ge=1, le=16)
+
+    # Cache TTLs (seconds)
+    jolpica_ttl: int = Field(default=900, ge=0)
+    archive_ttl: int = Field(default=30 * 24 * 3600, ge=0)
+    fastf1_ttl: int = Field(default=24 * 3600, ge=0)
+    stale_grace: int = Field(default=7 * 24 * 3600, ge=0)
+
+    # Edge
+    rate_limit: str = "60/minute"
+    auth_rate_limit: str = "10/minute"
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    log_level: str = "INFO"
+    log_json: bool | None = None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_prod(self) -> Settings:
+        if self.env is Environment.PROD:
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if secret.strip().lower() in PLACEHOLDER_SECRETS:
+                raise ConfigError(
+                    "PYPOLE_JWT_SECRET is missing or a placeholder; in prod set it to at least "
+                    f"{MIN_SECRET_BYTES} random bytes (for example: "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if len(secret.encode()) < MIN_SECRET_BYTES:
+                raise ConfigError(
+                    f"PYPOLE_JWT_SECRET is {len(secret.encode())} bytes; in prod it must be at "
+                    f"least {MIN_SECRET_BYTES}"
+                )
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env is Environment.DEV
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.is_dev if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.is_dev if self.introspection is None else self.introspection
+
+    @property
+    def json_logs(self) -> bool:
+        return (not self.is_dev) if self.log_json is None else self.log_json
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder beside the SQLite database (or ``./.pypole`` for other databases)."""
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            path = self.database_url[len(prefix) :]
+            if path and path != ":memory:":
+                return Path(path).resolve().parent
+        return Path(".pypole").resolve()
+
+    @property
+    def resolved_fastf1_cache_dir(self) -> Path:
+        return self.fastf1_cache_dir or self.data_dir / "fastf1-cache"
+
+    def resolved_jwt_secret(self) -> str:
+        """The JWT signing secret.
+
+        In dev without ``PYPOLE_JWT_SECRET`` a random secret is generated once and kept in
+        ``.pypole-jwt-secret`` beside the SQLite database, so tokens survive a restart.
+        """
+        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+            return self.jwt_secret.get_secret_value()
+        if not self.is_dev:  # pragma: no cover - the validator refuses this already
+            raise ConfigError("PYPOLE_JWT_SECRET is required in prod")
+        path = self.data_dir / ".pypole-jwt-secret"
+        if path.exists():
+            value = path.read_text().strip()
+            if len(value.encode()) >= MIN_SECRET_BYTES:
+                return value
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(value)
+        structlog.get_logger("pypole.config").warning(
+            "config.jwt_secret_generated",
+            path=str(path),
+            hint="set PYPOLE_JWT_SECRET; generated secrets are for development only",
+        )
+        return value

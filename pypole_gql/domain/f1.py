@@ -1,0 +1,193 @@
+"""Championship data (Jolpica/Ergast) as the rest of the app speaks it.
+
+Plain frozen dataclasses: numbers are numbers, dates are :class:`datetime.date`, moments
+are timezone-aware UTC :class:`datetime.datetime`. Each object that comes from a Jolpica
+object keeps that object, untouched, in ``raw`` (excluded from equality and ``repr``):
+the REST shim answers with Jolpica's own shapes (Jolpica's field names, string values)
+and must not rebuild them from the parsed fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+#: A Jolpica JSON object exactly as received.
+RawObject = Mapping[str, Any]
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True, slots=True)
+class Circuit:
+    circuit_id: str
+    name: str
+    locality: str | None
+    country: str | None
+    latitude: float | None
+    longitude: float | None
+    url: str | None
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    driver_id: str
+    given_name: str
+    family_name: str
+    code: str | None
+    permanent_number: int | None
+    nationality: str | None
+    date_of_birth: date | None
+    url: str | None
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Constructor:
+    constructor_id: str
+    name: str
+    nationality: str | None
+    url: str | None
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledSession:
+    """A session of the weekend other than the race itself."""
+
+    name: str
+    """Jolpica's key for it: ``FirstPractice``, ``Qualifying``, ``SprintQualifying``..."""
+    date: date
+    starts_at: datetime | None
+    """None when only the day is published."""
+
+
+@dataclass(frozen=True, slots=True)
+class Race:
+    """A round of a season as the schedule gives it (results tables give it without sessions)."""
+
+    season: int
+    round: int
+    name: str
+    circuit: Circuit
+    date: date
+    starts_at: datetime | None
+    url: str | None
+    sessions: tuple[ScheduledSession, ...]
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A season's calendar; ``races`` is empty for a season Jolpica does not know."""
+
+    season: int
+    races: tuple[Race, ...]
+
+    def race(self, round_: int) -> Race | None:
+        return next((race for race in self.races if race.round == round_), None)
+
+    @property
+    def last_start(self) -> datetime | None:
+        """When the last race of the season starts (None for an empty schedule)."""
+        starts = [race.starts_at for race in self.races if race.starts_at is not None]
+        return max(starts) if starts else None
+
+
+@dataclass(frozen=True, slots=True)
+class RaceResult:
+    """A classified entry of a race or a sprint."""
+
+    number: int | None
+    position: int | None
+    position_text: str
+    points: float
+    grid: int | None
+    laps: int | None
+    status: str
+    time: str | None
+    millis: int | None
+    driver: Driver
+    constructor: Constructor
+    fastest_lap_rank: int | None
+    fastest_lap_time: str | None
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class QualifyingResult:
+    number: int | None
+    position: int
+    driver: Driver
+    constructor: Constructor
+    q1: str | None
+    q2: str | None
+    q3: str | None
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RaceRows(Generic[Row]):
+    """One race of a results-like table with all its rows (merged across pages).
+
+    ``raw`` is Jolpica's Race object holding the complete row list (``Results``,
+    ``QualifyingResults`` or ``SprintResults``).
+    """
+
+    race: Race
+    rows: tuple[Row, ...]
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonTable(Generic[Row]):
+    """A season-wide results-like table, one :class:`RaceRows` per round that has rows."""
+
+    season: int
+    races: tuple[RaceRows[Row], ...]
+
+    def for_round(self, round_: int) -> RaceRows[Row] | None:
+        return next((entry for entry in self.races if entry.race.round == round_), None)
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStanding:
+    position: int | None
+    position_text: str | None
+    points: float
+    wins: int
+    driver: Driver
+    constructors: tuple[Constructor, ...]
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConstructorStanding:
+    position: int | None
+    position_text: str | None
+    points: float
+    wins: int
+    constructor: Constructor
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Standings(Generic[Row]):
+    """The championship after ``round`` of ``season``.
+
+    ``round`` is None (and ``entries`` empty) when the season has no standings yet, or
+    the requested round does not exist.
+    """
+
+    season: int
+    round: int | None
+    entries: tuple[Row, ...]
+
+
+RaceResults = SeasonTable[RaceResult]
+QualifyingResults = SeasonTable[QualifyingResult]
+DriverStandings = Standings[DriverStanding]
+ConstructorStandings = Standings[ConstructorStanding]

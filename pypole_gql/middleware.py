@@ -1,0 +1,101 @@
+"""Request context: request id, one access-log line per request, and the last-resort error guard."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pypole_gql.logging import RequestStats, get_logger, request_id_var, request_stats_var
+
+log = get_logger("pypole.access")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def client_ip(scope: Scope) -> str:
+    """The client address as resolved for this request (the rate limiter may refine it)."""
+    resolved = scope.get("state", {}).get("client_ip")
+    if resolved:
+        return str(resolved)
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class RequestContextMiddleware:
+    """Sets the request id, logs one line per request, and turns an escaped exception into a
+    generic JSON 500 that carries only the request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope.get("headers", []):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = (
+            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        )
+        stats = RequestStats()
+        id_token = request_id_var.set(request_id)
+        stats_token = request_stats_var.set(stats)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            log.exception(
+                "request.failed", method=scope["method"], path=scope["path"], request_id=request_id
+            )
+            if not response_started:
+                body = orjson.dumps({"detail": "Internal server error", "request_id": request_id})
+                await send_wrapper(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            path = scope["path"]
+            if not path.startswith("/health"):
+                log.info(
+                    "request.completed",
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    client_ip=client_ip(scope),
+                    user_id=stats.user_id,
+                    operation=stats.operation_name,
+                    cache_hits=stats.cache_hits,
+                    cache_misses=stats.cache_misses,
+                    upstream_calls=stats.upstream_calls,
+                    **stats.extra,
+                )
+            request_id_var.reset(id_token)
+            request_stats_var.reset(stats_token)

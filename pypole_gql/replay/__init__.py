@@ -1,0 +1,19 @@
+"""The offline replay upstream used by tests and demos (see :mod:`pypole_gql.replay.server`)."""
+
+from pypole_gql.replay.faults import Fault
+from pypole_gql.replay.fixtures import ReplayFixturesError, fixture_problems
+from pypole_gql.replay.matching import RequestMatch
+from pypole_gql.replay.recorder import RequestRecord
+from pypole_gql.replay.server import ReplayServer, ReplayThread, run_replay, start_in_thread
+
+__all__ = [
+    "Fault",
+    "ReplayFixturesError",
+    "ReplayServer",
+    "ReplayThread",
+    "RequestMatch",
+    "RequestRecord",
+    "fixture_problems",
+    "run_replay",
+    "start_in_thread",
+]

@@ -1,0 +1,93 @@
+"""Everything the running app holds: built once in the lifespan, closed at shutdown.
+
+No module keeps a connection of its own; request handlers reach these through
+``request.app.state.resources``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pypole_gql.auth.service import AuthService
+from pypole_gql.cache import Cache
+from pypole_gql.config import Settings
+from pypole_gql.db.engine import Database
+from pypole_gql.logging import get_logger
+from pypole_gql.ratelimit import RateLimiter
+from pypole_gql.services.f1 import F1Service
+from pypole_gql.upstream.budget import OutboundBudget
+from pypole_gql.upstream.http import HttpClient
+from pypole_gql.upstream.jolpica import JolpicaClient
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
+
+log = get_logger("pypole.resources")
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    db: Database
+    auth: AuthService
+    limiter: RateLimiter
+    cache: Cache
+    http: HttpClient
+    jolpica: JolpicaClient
+    f1: F1Service
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def readiness(self) -> dict[str, bool]:
+        """Each dependency's reachability, for ``/health/ready``."""
+        checks = {"database": await self.db.ping()}
+        if self.settings.redis_url:
+            checks["redis"] = await self.cache.ping()
+        return checks
+
+
+@asynccontextmanager
+async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Open every resource for the app's lifetime; close them in reverse order."""
+    async with AsyncExitStack() as stack:
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.close)
+        auth = AuthService.from_settings(settings, db)
+        limiter = RateLimiter.from_settings(settings)
+        stack.push_async_callback(limiter.close)
+        namespace = settings.redis_namespace
+        cache = await Cache.create(
+            settings.redis_url or None, namespace=namespace, stale_grace=settings.stale_grace
+        )
+        stack.push_async_callback(cache.close)
+        http = await stack.enter_async_context(
+            HttpClient.open(call_timeout=settings.jolpica_timeout)
+        )
+        budget = OutboundBudget(
+            settings.jolpica_rate,
+            name="jolpica",
+            redis_url=settings.redis_url or None,
+            key_prefix=f"{namespace}:budget",
+        )
+        stack.push_async_callback(budget.close)
+        jolpica = JolpicaClient(http, settings.jolpica_url, budget)
+        f1 = F1Service.from_settings(settings, jolpica, cache)
+        resources = Resources(
+            settings=settings,
+            db=db,
+            auth=auth,
+            limiter=limiter,
+            cache=cache,
+            http=http,
+            jolpica=jolpica,
+            f1=f1,
+        )
+        log.info("app.resources_ready", database=db.engine.url.render_as_string(hide_password=True))
+        yield resources
+
+
+def get_resources(conn: HTTPConnection) -> Resources:
+    resources: Resources = conn.app.state.resources
+    return resources

@@ -1,0 +1,479 @@
+"""The Jolpica F1 API (Ergast-compatible): whole tables, parsed into domain objects.
+
+Every method fetches a complete table: pages of ``limit=100`` (Jolpica's maximum) until
+``total`` is reached, the pages after the first in parallel, and a race whose rows were
+split across two pages merged back into one. Season-wide endpoints
+(``/{season}/results``) are used rather than one request per round: a 22-round season's
+440 results cost 5 requests instead of 22.
+
+Each request first takes a slot from the outbound budget (:class:`OutboundBudget`), so
+all instances together stay within Jolpica's anonymous limits.
+
+Parsed objects keep Jolpica's objects in ``raw`` (see :mod:`pypole_gql.domain.f1`); the
+``parse_*`` functions are public because the service re-parses what it cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any, Final, TypeVar
+
+from pypole_gql.domain.f1 import (
+    Circuit,
+    Constructor,
+    ConstructorStanding,
+    Driver,
+    DriverStanding,
+    QualifyingResult,
+    Race,
+    RaceResult,
+    RaceRows,
+    RawObject,
+    Schedule,
+    ScheduledSession,
+    SeasonTable,
+    Standings,
+)
+from pypole_gql.errors import UpstreamUnavailable
+from pypole_gql.logging import get_logger
+from pypole_gql.upstream.budget import OutboundBudget
+from pypole_gql.upstream.http import HttpClient
+
+log = get_logger("pypole.jolpica")
+
+UPSTREAM: Final = "Jolpica"
+PAGE_LIMIT: Final = 100
+"""Jolpica's largest page."""
+
+Row = TypeVar("Row")
+Season = int | str
+"""A season number, or ``"current"``."""
+
+
+class MalformedResponse(UpstreamUnavailable):
+    """Jolpica answered with something that is not the JSON it documents."""
+
+    default_message = "Jolpica sent an unexpected response, try again later"
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """The merged items of every page of one table, and the table's header values."""
+
+    header: Mapping[str, Any]
+    items: list[dict[str, Any]]
+
+
+class JolpicaClient:
+    """Typed access to Jolpica; one instance per app, built in the lifespan.
+
+    ``base_url`` is the API root (``https://api.jolpi.ca/ergast/f1``). Every method
+    raises :class:`UpstreamUnavailable` (or its :class:`BudgetExceeded`) when Jolpica
+    cannot answer; an unknown season, round or driver is an empty answer, not an error,
+    as it is at Jolpica.
+    """
+
+    def __init__(self, http: HttpClient, base_url: str, budget: OutboundBudget) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._budget = budget
+
+    # -- schedule ------------------------------------------------------------------------
+
+    async def schedule(self, season: Season) -> Schedule:
+        """The season's races with their sessions; ``season`` may be ``"current"``."""
+        table = await self._table(f"{season}", "RaceTable", "Races")
+        return parse_schedule(_header_season(table.header, season), table.items)
+
+    async def next_race(self) -> Race | None:
+        """The next race as Jolpica sees it (into the next season when this one is over)."""
+        table = await self._table("current/next", "RaceTable", "Races")
+        return parse_race(table.items[0]) if table.items else None
+
+    # -- results-like tables --------------------------------------------------------------
+
+    async def results(self, season: int) -> SeasonTable[RaceResult]:
+        """Every race result of the season, all rounds."""
+        table = await self._table(f"{season}/results", "RaceTable", "Races")
+        return parse_results(season, _merge_rounds(table.items, "Results"), "Results")
+
+    async def sprint(self, season: int) -> SeasonTable[RaceResult]:
+        """Every sprint result of the season (rounds without a sprint are absent)."""
+        table = await self._table(f"{season}/sprint", "RaceTable", "Races")
+        return parse_results(season, _merge_rounds(table.items, "SprintResults"), "SprintResults")
+
+    async def qualifying(self, season: int) -> SeasonTable[QualifyingResult]:
+        """Every qualifying result of the season, all rounds."""
+        table = await self._table(f"{season}/qualifying", "RaceTable", "Races")
+        return parse_qualifying(season, _merge_rounds(table.items, "QualifyingResults"))
+
+    # -- standings -------------------------------------------------------------------------
+
+    async def driver_standings(
+        self, season: int, round_: int | None = None
+    ) -> Standings[DriverStanding]:
+        """The drivers' championship after ``round_`` (after the latest round when None)."""
+        path = _standings_path(season, round_, "driverstandings")
+        table = await self._table(path, "StandingsTable", "StandingsLists")
+        return parse_driver_standings(season, _merge_rounds(table.items, "DriverStandings"))
+
+    async def constructor_standings(
+        self, season: int, round_: int | None = None
+    ) -> Standings[ConstructorStanding]:
+        """The constructors' championship after ``round_`` (the latest round when None)."""
+        path = _standings_path(season, round_, "constructorstandings")
+        table = await self._table(path, "StandingsTable", "StandingsLists")
+        return parse_constructor_standings(
+            season, _merge_rounds(table.items, "ConstructorStandings")
+        )
+
+    # -- people ---------------------------------------------------------------------------
+
+    async def drivers(self, season: int) -> tuple[Driver, ...]:
+        """The drivers who took part in the season."""
+        table = await self._table(f"{season}/drivers", "DriverTable", "Drivers")
+        return _parse_all(table.items, parse_driver)
+
+    async def constructors(self, season: int) -> tuple[Constructor, ...]:
+        """The constructors that took part in the season."""
+        table = await self._table(f"{season}/constructors", "ConstructorTable", "Constructors")
+        return _parse_all(table.items, parse_constructor)
+
+    async def driver(self, driver_id: str) -> Driver | None:
+        """One driver by Jolpica id, None when Jolpica does not know it."""
+        table = await self._table(f"drivers/{driver_id}", "DriverTable", "Drivers")
+        drivers = _parse_all(table.items, parse_driver)
+        return drivers[0] if drivers else None
+
+    # -- fetching -------------------------------------------------------------------------
+
+    async def _table(self, path: str, table_key: str, items_key: str) -> _Table:
+        """All pages of one table: the first to learn ``total``, then the rest in parallel."""
+        first = await self._page(path, table_key, items_key, 0)
+        header, items, total, limit = first
+        if total > len(items):
+            # Jolpica may cap ``limit`` below what we asked: step by what it used.
+            offsets = range(limit, total, limit)
+            try:
+                # A TaskGroup, not gather: when one page fails the others are cancelled
+                # instead of spending the budget on a table that cannot be completed.
+                async with asyncio.TaskGroup() as group:
+                    tasks = [
+                        group.create_task(self._page(path, table_key, items_key, offset))
+                        for offset in offsets
+                    ]
+            except ExceptionGroup as failed:
+                raise failed.exceptions[0] from None
+            for task in tasks:
+                items.extend(task.result()[1])
+        return _Table(header=header, items=items)
+
+    async def _page(
+        self, path: str, table_key: str, items_key: str, offset: int
+    ) -> tuple[Mapping[str, Any], list[dict[str, Any]], int, int]:
+        url = f"{self._base}/{path}.json"
+        body = await self._http.get_json(
+            url,
+            params={"limit": PAGE_LIMIT, "offset": offset},
+            upstream=UPSTREAM,
+            before_attempt=self._budget.acquire,
+        )
+        try:
+            data = body["MRData"]
+            table = data[table_key]
+            items = table.get(items_key, [])
+            total = int(data["total"])
+            limit = int(data.get("limit", PAGE_LIMIT)) or PAGE_LIMIT
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise TypeError(f"{items_key} is not a list of objects")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.error("jolpica.malformed", url=url, offset=offset, error=repr(exc))
+            raise MalformedResponse() from exc
+        header = {key: value for key, value in table.items() if key != items_key}
+        return header, list(items), total, limit
+
+
+# -- merging pages ------------------------------------------------------------------------
+
+
+def _merge_rounds(items: Iterable[Mapping[str, Any]], rows_key: str) -> list[dict[str, Any]]:
+    """One object per (season, round) with all its rows, in first-seen order.
+
+    Pages split rows, not races: a race (or a standings list) whose rows straddle two
+    pages comes back as two objects, each with part of ``rows_key``.
+    """
+    merged: dict[tuple[object, object], dict[str, Any]] = {}
+    for item in items:
+        key = (item.get("season"), item.get("round"))
+        existing = merged.get(key)
+        rows = list(item.get(rows_key) or [])
+        if existing is None:
+            merged[key] = {**item, rows_key: rows}
+        else:
+            existing[rows_key].extend(rows)
+    return list(merged.values())
+
+
+def _standings_path(season: int, round_: int | None, endpoint: str) -> str:
+    return f"{season}/{endpoint}" if round_ is None else f"{season}/{round_}/{endpoint}"
+
+
+def _header_season(header: Mapping[str, Any], requested: Season) -> int:
+    value = header.get("season")
+    if value is not None:
+        return int(value)
+    if isinstance(requested, int):
+        return requested
+    # ``current`` with an empty table and no season in the header: nothing better to say.
+    return datetime.now(UTC).year
+
+
+# -- parsing ------------------------------------------------------------------------------
+
+
+def _parse_all(items: Iterable[RawObject], parse: Callable[[RawObject], Row]) -> tuple[Row, ...]:
+    try:
+        return tuple(parse(item) for item in items)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.error("jolpica.unparsable", error=repr(exc))
+        raise MalformedResponse() from exc
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(value: Any) -> int | None:
+    text = _text(value)
+    return None if text is None else int(text)
+
+
+def _float(value: Any) -> float | None:
+    text = _text(value)
+    return None if text is None else float(text)
+
+
+def _date(value: Any) -> date | None:
+    text = _text(value)
+    return None if text is None else date.fromisoformat(text)
+
+
+def _moment(day: date | None, clock: Any) -> datetime | None:
+    """A UTC datetime from Jolpica's ``date`` and ``time`` (``"15:00:00Z"``)."""
+    text = _text(clock)
+    if day is None or text is None:
+        return None
+    parsed = time.fromisoformat(text.removesuffix("Z"))
+    moment = datetime.combine(day, parsed)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_circuit(raw: RawObject) -> Circuit:
+    location = raw.get("Location") or {}
+    return Circuit(
+        circuit_id=str(raw["circuitId"]),
+        name=str(raw["circuitName"]),
+        locality=_text(location.get("locality")),
+        country=_text(location.get("country")),
+        latitude=_float(location.get("lat")),
+        longitude=_float(location.get("long")),
+        url=_text(raw.get("url")),
+        raw=raw,
+    )
+
+
+def parse_driver(raw: RawObject) -> Driver:
+    return Driver(
+        driver_id=str(raw["driverId"]),
+        given_name=str(raw["givenName"]),
+        family_name=str(raw["familyName"]),
+        code=_text(raw.get("code")),
+        permanent_number=_int(raw.get("permanentNumber")),
+        nationality=_text(raw.get("nationality")),
+        date_of_birth=_date(raw.get("dateOfBirth")),
+        url=_text(raw.get("url")),
+        raw=raw,
+    )
+
+
+def parse_constructor(raw: RawObject) -> Constructor:
+    return Constructor(
+        constructor_id=str(raw["constructorId"]),
+        name=str(raw["name"]),
+        nationality=_text(raw.get("nationality")),
+        url=_text(raw.get("url")),
+        raw=raw,
+    )
+
+
+def _sessions(raw: RawObject) -> tuple[ScheduledSession, ...]:
+    sessions = []
+    # Every other session is an object with a date (FirstPractice, Sprint, ...); the set
+    # of names changed over the years (SprintShootout, SprintQualifying), so none is listed.
+    for name, value in raw.items():
+        if name == "Circuit" or not isinstance(value, Mapping) or "date" not in value:
+            continue
+        day = _date(value["date"])
+        if day is None:
+            continue
+        sessions.append(
+            ScheduledSession(name=name, date=day, starts_at=_moment(day, value.get("time")))
+        )
+    earliest = datetime.min.replace(tzinfo=UTC)
+    sessions.sort(key=lambda s: (s.date, s.starts_at or earliest))
+    return tuple(sessions)
+
+
+def parse_race(raw: RawObject) -> Race:
+    day = _date(raw["date"])
+    if day is None:
+        raise ValueError("race without a date")
+    return Race(
+        season=int(raw["season"]),
+        round=int(raw["round"]),
+        name=str(raw["raceName"]),
+        circuit=parse_circuit(raw["Circuit"]),
+        date=day,
+        starts_at=_moment(day, raw.get("time")),
+        url=_text(raw.get("url")),
+        sessions=_sessions(raw),
+        raw=raw,
+    )
+
+
+def parse_schedule(season: int, races: Sequence[RawObject]) -> Schedule:
+    parsed = _parse_all(races, parse_race)
+    return Schedule(season=season, races=tuple(sorted(parsed, key=lambda race: race.round)))
+
+
+def parse_race_result(raw: RawObject) -> RaceResult:
+    timing = raw.get("Time") or {}
+    fastest = raw.get("FastestLap") or {}
+    return RaceResult(
+        number=_int(raw.get("number")),
+        position=_int(raw.get("position")),
+        position_text=str(raw.get("positionText") or raw.get("position") or ""),
+        points=_float(raw.get("points")) or 0.0,
+        grid=_int(raw.get("grid")),
+        laps=_int(raw.get("laps")),
+        status=str(raw.get("status") or ""),
+        time=_text(timing.get("time")),
+        millis=_int(timing.get("millis")),
+        driver=parse_driver(raw["Driver"]),
+        constructor=parse_constructor(raw["Constructor"]),
+        fastest_lap_rank=_int(fastest.get("rank")),
+        fastest_lap_time=_text((fastest.get("Time") or {}).get("time")),
+        raw=raw,
+    )
+
+
+def parse_qualifying_result(raw: RawObject, index: int) -> QualifyingResult:
+    position = _int(raw.get("position"))
+    return QualifyingResult(
+        number=_int(raw.get("number")),
+        # Jolpica always numbers qualifying; the list order is the fallback if it did not.
+        position=position if position is not None else index + 1,
+        driver=parse_driver(raw["Driver"]),
+        constructor=parse_constructor(raw["Constructor"]),
+        q1=_text(raw.get("Q1")),
+        q2=_text(raw.get("Q2")),
+        q3=_text(raw.get("Q3")),
+        raw=raw,
+    )
+
+
+def _season_table(
+    season: int,
+    races: Sequence[RawObject],
+    parse_rows: Callable[[Sequence[RawObject]], tuple[Row, ...]],
+    rows_key: str,
+) -> SeasonTable[Row]:
+    def one(raw: RawObject) -> RaceRows[Row]:
+        return RaceRows(race=parse_race(raw), rows=parse_rows(raw.get(rows_key) or []), raw=raw)
+
+    entries = _parse_all(races, one)
+    return SeasonTable(season=season, races=tuple(sorted(entries, key=lambda e: e.race.round)))
+
+
+def parse_results(
+    season: int, races: Sequence[RawObject], rows_key: str
+) -> SeasonTable[RaceResult]:
+    """A results table (``rows_key`` ``Results`` or ``SprintResults``) from merged races."""
+    return _season_table(
+        season, races, lambda rows: tuple(parse_race_result(r) for r in rows), rows_key
+    )
+
+
+def parse_qualifying(season: int, races: Sequence[RawObject]) -> SeasonTable[QualifyingResult]:
+    return _season_table(
+        season,
+        races,
+        lambda rows: tuple(parse_qualifying_result(r, i) for i, r in enumerate(rows)),
+        "QualifyingResults",
+    )
+
+
+def _standings(
+    season: int,
+    lists: Sequence[RawObject],
+    rows_key: str,
+    parse: Callable[[RawObject], Row],
+) -> Standings[Row]:
+    if not lists:
+        return Standings(season=season, round=None, entries=())
+    # One list per request (a season and a round); the last is the latest if there were more.
+    latest = lists[-1]
+    entries = _parse_all(latest.get(rows_key) or [], parse)
+    return Standings(season=season, round=_int(latest.get("round")), entries=entries)
+
+
+def _standing_numbers(raw: RawObject) -> tuple[int | None, str | None, float, int]:
+    return (
+        _int(raw.get("position")),
+        _text(raw.get("positionText")),
+        _float(raw.get("points")) or 0.0,
+        _int(raw.get("wins")) or 0,
+    )
+
+
+def parse_driver_standing(raw: RawObject) -> DriverStanding:
+    position, position_text, points, wins = _standing_numbers(raw)
+    return DriverStanding(
+        position=position,
+        position_text=position_text,
+        points=points,
+        wins=wins,
+        driver=parse_driver(raw["Driver"]),
+        constructors=tuple(parse_constructor(c) for c in raw.get("Constructors") or []),
+        raw=raw,
+    )
+
+
+def parse_constructor_standing(raw: RawObject) -> ConstructorStanding:
+    position, position_text, points, wins = _standing_numbers(raw)
+    return ConstructorStanding(
+        position=position,
+        position_text=position_text,
+        points=points,
+        wins=wins,
+        constructor=parse_constructor(raw["Constructor"]),
+        raw=raw,
+    )
+
+
+def parse_driver_standings(season: int, lists: Sequence[RawObject]) -> Standings[DriverStanding]:
+    return _standings(season, lists, "DriverStandings", parse_driver_standing)
+
+
+def parse_constructor_standings(
+    season: int, lists: Sequence[RawObject]
+) -> Standings[ConstructorStanding]:
+    return _standings(season, lists, "ConstructorStandings", parse_constructor_standing)

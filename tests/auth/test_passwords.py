@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import unicodedata
+
+import pytest
+
+from pypole_gql.auth.passwords import Passwords
+
+OWASP_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$"
+
+
+async def test_hash_is_argon2id_with_owasp_parameters() -> None:
+    password_hash = await Passwords().hash("correct horse battery")
+
+    assert password_hash.startswith(OWASP_PREFIX)
+
+
+async def test_verify_accepts_the_password() -> None:
+    passwords = Passwords()
+    password_hash = await passwords.hash("correct horse battery")
+
+    assert await passwords.verify(password_hash, "correct horse battery") is True
+
+
+async def test_verify_rejects_another_password() -> None:
+    passwords = Passwords()
+    password_hash = await passwords.hash("correct horse battery")
+
+    assert await passwords.verify(password_hash, "correct horse battery!") is False
+
+
+async def test_long_password_is_not_truncated() -> None:
+    passwords = Passwords()
+    password = "p" * 1023 + "A"
+    password_hash = await passwords.hash(password)
+
+    assert await passwords.verify(password_hash, "p" * 1023 + "B") is False
+    assert await passwords.verify(password_hash, "p" * 1023) is False
+    assert await passwords.verify(password_hash, password) is True
+
+
+async def test_password_whitespace_is_significant() -> None:
+    passwords = Passwords()
+    password_hash = await passwords.hash(" spaced password ")
+
+    assert await passwords.verify(password_hash, "spaced password") is False
+
+
+async def test_composed_and_decomposed_accents_are_one_password() -> None:
+    passwords = Passwords()
+    composed = unicodedata.normalize("NFC", "pässwörd-café")
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    password_hash = await passwords.hash(composed)
+
+    assert await passwords.verify(password_hash, decomposed) is True
+
+
+async def test_malformed_hash_never_matches() -> None:
+    assert await Passwords().verify("not-a-hash", "anything at all") is False
+
+
+async def test_needs_rehash_when_parameters_change() -> None:
+    old_hash = await Passwords().hash("correct horse battery")
+
+    assert Passwords().needs_rehash(old_hash) is False
+    assert Passwords(time_cost=3).needs_rehash(old_hash) is True
+    assert Passwords(memory_kib=32 * 1024).needs_rehash(old_hash) is True
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"memory_kib": 8 * 1024}, {"time_cost": 1}, {"parallelism": 0}],
+    ids=["memory", "time", "parallelism"],
+)
+def test_parameters_below_owasp_are_refused(params: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="OWASP"):
+        Passwords(**params)
+
+
+async def test_dummy_verification_runs_a_full_argon2_check() -> None:
+    passwords = Passwords()
+    checked: list[str] = []
+    original = passwords._verify_sync
+
+    def spy(password_hash: str, password: bytes) -> bool:
+        checked.append(password_hash)
+        return original(password_hash, password)
+
+    passwords._verify_sync = spy  # type: ignore[method-assign]
+    await passwords.verify_dummy("some guess")
+
+    assert len(checked) == 1
+    # Same algorithm and cost as a real account's hash, so it takes as long.
+    assert checked[0].startswith(OWASP_PREFIX)
+
+
+async def test_hashing_runs_in_threads_with_bounded_concurrency() -> None:
+    passwords = Passwords(max_concurrency=2)
+    lock = threading.Lock()
+    running = peak = 0
+    threads: set[int] = set()
+
+    def slow_hash(_password: bytes) -> str:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+            threads.add(threading.get_ident())
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return "$argon2id$fake"
+
+    class SlowHasher:
+        hash = staticmethod(slow_hash)
+
+    passwords._hasher = SlowHasher()  # type: ignore[assignment]
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    tick_task = asyncio.create_task(ticker())
+    await asyncio.gather(*(passwords.hash(f"password-{i}") for i in range(6)))
+    stop.set()
+    await tick_task
+
+    assert peak == 2
+    assert threading.get_ident() not in threads
+    # Six 50 ms hashes two at a time take ~150 ms, during which the loop kept ticking.
+    assert ticks >= 10

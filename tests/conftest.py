@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.plugins.services", "tests.plugins.replay", "tests.plugins.app"]

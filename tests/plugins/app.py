@@ -1,0 +1,71 @@
+"""Build the real app for a test and talk to it through httpx (in-process ASGI).
+
+``make_client(**settings)`` is an async context manager: it builds ``Settings`` from the
+given overrides (SQLite in the test's tmp dir unless ``database_url`` is given), runs the
+app's lifespan (so every resource opens and closes as in production) and yields an
+``httpx.AsyncClient`` bound to the app. ``db_url`` is parametrized over SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from pypole_gql.app import create_app
+from pypole_gql.config import Settings
+
+TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'pypole.db'}",
+        "jwt_secret": TEST_SECRET,
+        "fastf1_cache_dir": tmp_path / "fastf1-cache",
+        "redis_url": "",
+        "rate_limit": "100000/minute",
+        "auth_rate_limit": "100000/minute",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The app with its lifespan entered (migrations applied first for SQLite and PostgreSQL)."""
+    from pypole_gql.db.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+    app = create_app(settings, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'pypole.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> ClientFactory:
+    @asynccontextmanager
+    async def factory(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        settings = test_settings(tmp_path, **overrides)
+        async with running_app(settings) as app:
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as client:
+                yield client
+
+    return factory
