@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from pypole_gql.config import Settings
+from pypole_gql.graphql.response_cache import ResponseCache
 from pypole_gql.graphql.schema import build_schema
 from pypole_gql.graphql.view import make_view
 from pypole_gql.health import routes as health_routes
@@ -37,17 +38,26 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         log.info("app.stopped")
 
     schema = build_schema(introspection=settings.introspection_enabled)
-    graphql = make_view(schema, graphiql=settings.graphiql_enabled)
+    graphql = make_view(
+        schema, graphiql=settings.graphiql_enabled, timeout=settings.graphql_timeout
+    )
+    # A thin layer in front of the view: repeated anonymous queries answered from cache.
+    response_cache = (
+        ResponseCache(graphql, schema, introspection=settings.introspection_enabled)
+        if settings.response_cache
+        else None
+    )
     app = Starlette(
         routes=[
             *health_routes,
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", response_cache or graphql, methods=["GET", "POST"]),
             *api_routes(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.response_cache = response_cache
     app.add_middleware(RateLimitMiddleware)  # inside RequestContext: logged with client IP
     app.add_middleware(RequestContextMiddleware)
     return app

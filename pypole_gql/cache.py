@@ -12,7 +12,10 @@ behaviour is the same on both:
 * each value is stored with its fresh-until time and kept ``stale_grace`` seconds longer,
   so when the upstream fails an expired value can still be served;
 * a failing store never fails a request: the call falls through to the loader and a
-  brief circuit breaker spares the following calls the store's timeout.
+  brief circuit breaker spares the following calls the store's timeout;
+* every value a request gets reports its fresh-until time (and whether it was served
+  stale) to the request's :class:`~pypole_gql.logging.RequestStats`, so a response built
+  from cached data knows how long it stays true (the GraphQL response cache uses it).
 
 Stored bytes are an envelope: an 18-byte header (format, flags, stored-at, fresh-until)
 followed by the payload, zlib-compressed when the caller asked for it.
@@ -35,7 +38,7 @@ import orjson
 
 from pypole_gql.cache_store import CacheStore, MemoryStore, RedisStore, StoreError
 from pypole_gql.errors import UpstreamUnavailable
-from pypole_gql.logging import count_cache, get_logger
+from pypole_gql.logging import count_cache, get_logger, note_data_read
 
 __all__ = [
     "DEFAULT_STALE_GRACE",
@@ -119,6 +122,15 @@ class _Entry:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """What a load in flight gives every waiter: the payload and how fresh it is."""
+
+    payload: bytes
+    fresh_until: float
+    stale: bool = False
+
+
 def _pack(body: bytes, *, stored_at: float, fresh_until: float, compressed: bool) -> bytes:
     flags = _FLAG_ZLIB if compressed else 0
     return _HEADER.pack(_FORMAT, flags, stored_at, fresh_until) + body
@@ -198,7 +210,7 @@ class Cache:
         self._lock_wait = lock_wait
         self._breaker_cooldown = breaker_cooldown
         self._clock = clock
-        self._flights: dict[str, asyncio.Task[bytes]] = {}
+        self._flights: dict[str, asyncio.Task[_Loaded]] = {}
         self._store_down = False
         self._down_since = 0.0
         self._breaker_open_until = 0.0
@@ -304,8 +316,10 @@ class Cache:
             flight.add_done_callback(partial(self._flight_done, full))
         # shield: a caller that goes away (client disconnect, timeout) must not cancel the
         # load the other waiters are counting on.
-        payload = await asyncio.shield(flight)
-        return decode(payload)
+        loaded = await asyncio.shield(flight)
+        # Noted here, in the caller's context: the flight task carries the first caller's.
+        note_data_read(loaded.fresh_until, stale=loaded.stale)
+        return decode(loaded.payload)
 
     @overload
     async def get(self, key: str) -> Any: ...
@@ -322,9 +336,35 @@ class Cache:
         value = await self._read_fresh(self._full_key(key), key, decode)
         if value is _MISSING:
             self._count(hit=False)
+            # A request that depends on an absent value has nothing to expire with.
+            note_data_read(self._clock(), stale=False)
             return None
         self._count(hit=True)
         return value
+
+    async def peek(self, key: str) -> tuple[bytes, float] | None:
+        """The fresh payload under ``key`` and its fresh-until time, or None.
+
+        Raw bytes for callers that keep their own encoding (the GraphQL response cache):
+        not counted as a hit or a miss and not reported as a data read of the request.
+        """
+        full = self._full_key(key)
+        entry = await self._read(full, key)
+        if entry is None or self._clock() >= entry.fresh_until:
+            return None
+        payload = await self._payload(entry, key)
+        return None if payload is None else (payload, entry.fresh_until)
+
+    async def put(self, key: str, payload: bytes, *, ttl: float) -> None:
+        """Store ``payload`` under ``key`` for ``ttl`` seconds, with no stale grace.
+
+        For derived values that are cheaper to rebuild than to serve stale (the GraphQL
+        response cache); upstream data goes through :meth:`get_or_load`.
+        """
+        if ttl <= 0:
+            return
+        full = self._full_key(key)
+        await self._write(full, key, payload, ttl=ttl, compress=False, grace=False)
 
     async def invalidate(self, key: str) -> None:
         """Drop ``key`` (fresh and stale). A load already in flight may still store it."""
@@ -385,17 +425,19 @@ class Cache:
         if payload is None:
             return _MISSING
         try:
-            return decode(payload)
+            value = decode(payload)
         except Exception as exc:
             # Bytes this decoder cannot read (an encoding changed without a version bump):
             # drop them so the load that follows replaces them instead of finding them again.
             log.warning("cache.decode_error", key=key, error=repr(exc))
             await self._guard("delete", key, partial(self._store.delete, full), None)
             return _MISSING
+        note_data_read(entry.fresh_until)
+        return value
 
     # -- loading ---------------------------------------------------------------------
 
-    def _flight_done(self, full: str, task: asyncio.Task[bytes]) -> None:
+    def _flight_done(self, full: str, task: asyncio.Task[_Loaded]) -> None:
         if self._flights.get(full) is task:
             del self._flights[full]
         # Mark the error as seen: every waiter may be gone, and the error was theirs.
@@ -411,7 +453,7 @@ class Cache:
         ttl: int,
         encode: Callable[[T], bytes],
         compress: bool,
-    ) -> bytes:
+    ) -> _Loaded:
         """Wait for our turn across processes, then load, store and return the payload."""
         lock = self._lock_prefix + key
         token = secrets.token_urlsafe(16)
@@ -429,7 +471,7 @@ class Cache:
                 if payload is not None:
                     if locked:
                         await self._unlock(lock, key, token)
-                    return payload
+                    return _Loaded(payload, entry.fresh_until)
             if locked:
                 break
             if time.monotonic() >= deadline:
@@ -457,7 +499,7 @@ class Cache:
         ttl: int,
         encode: Callable[[T], bytes],
         compress: bool,
-    ) -> bytes:
+    ) -> _Loaded:
         self.stats.loads += 1
         try:
             value = await loader()
@@ -466,10 +508,11 @@ class Cache:
             stale = await self._stale_payload(key, held, exc)
             if stale is None:
                 raise
-            return stale
+            assert held is not None
+            return _Loaded(stale, held.fresh_until, stale=True)
         payload = encode(value)
-        await self._write(full, key, payload, ttl=ttl, compress=compress)
-        return payload
+        fresh_until = await self._write(full, key, payload, ttl=ttl, compress=compress)
+        return _Loaded(payload, fresh_until)
 
     async def _stale_payload(self, key: str, held: _Entry | None, exc: Exception) -> bytes | None:
         if held is None or not isinstance(exc, self._stale_on):
@@ -493,17 +536,27 @@ class Cache:
         return payload
 
     async def _write(
-        self, full: str, key: str, payload: bytes, *, ttl: int, compress: bool
-    ) -> None:
-        keep = ttl + self._stale_grace
+        self,
+        full: str,
+        key: str,
+        payload: bytes,
+        *,
+        ttl: float,
+        compress: bool,
+        grace: bool = True,
+    ) -> float:
+        """Store ``payload``; returns its fresh-until time."""
+        keep = ttl + self._stale_grace if grace else ttl
         if keep <= 0:
-            return
+            return self._clock() + ttl
         body = payload
         if compress:
             body = await _maybe_in_thread(partial(zlib.compress, level=_ZLIB_LEVEL), payload)
         now = self._clock()
         data = _pack(body, stored_at=now, fresh_until=now + ttl, compressed=compress)
-        await self._guard("write", key, partial(self._store.write, full, data, keep * 1000), None)
+        keep_ms = max(1, int(keep * 1000))
+        await self._guard("write", key, partial(self._store.write, full, data, keep_ms), None)
+        return now + ttl
 
     async def _keep_lock(self, lock: str, key: str, token: str) -> None:
         while True:

@@ -4,20 +4,40 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from pypole_gql.config import ConfigError, Settings
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return Settings()
     except ConfigError as exc:
-        print(f"pypole: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _fail(f"configuration error: {exc}")
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PYPOLE_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        _fail(f"configuration error: {problems}")
+
+
+def _fail(message: str) -> NoReturn:
+    """End the command with a one-line message and status 2 (no traceback)."""
+    print(f"pypole: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
+    return None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -26,9 +46,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pypole_gql.logging import configure_logging
 
     if args.replay:
+        from pypole_gql.replay import ReplayFixturesError
         from pypole_gql.replay.server import start_in_thread
 
-        handle = start_in_thread(Path(args.replay), now=None)
+        try:
+            handle = start_in_thread(Path(args.replay), now=None)
+        except ReplayFixturesError as exc:
+            _fail(f"--replay: {exc}")
+        except OSError as exc:
+            _fail(f"--replay: cannot start the replay server: {exc}")
         # Environment, so that every worker process points at the replay as well.
         os.environ["PYPOLE_JOLPICA_URL"] = f"{handle.url}/ergast/f1"
         os.environ["PYPOLE_LIVETIMING_URL"] = handle.url
@@ -39,12 +65,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from pypole_gql.db.migrate import upgrade
 
         upgrade(settings.database_url)
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; a
+    # no-op handler lets a SIGINT or SIGTERM end `pypole serve` with status 0 instead.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _ignore_signal)
     uvicorn.run(
         "pypole_gql.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=args.workers or settings.workers,
         log_config=None,
         access_log=False,
         proxy_headers=False,
@@ -89,6 +119,30 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_openapi(args: argparse.Namespace) -> int:
+    from pypole_gql.rest.openapi import render_openapi
+
+    text = render_openapi()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    # The harness lives beside the package in the source tree (bench/), not in the wheel.
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        from bench.run import main as bench_main
+    except ImportError:
+        _fail("bench: run it from a source checkout (the bench/ folder is not installed)")
+    result: int = bench_main(args.bench_args)
+    return result
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pypole", description="PyPole GQL: F1 data server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("PYPOLE_WORKERS", "1")))
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: PYPOLE_WORKERS)"
+    )
     serve.add_argument(
         "--replay", metavar="DIR", help="serve the upstreams from recorded fixtures in DIR"
     )
@@ -114,14 +170,30 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--now", metavar="ISO-DATETIME")
     replay.set_defaults(func=cmd_replay)
 
+    bench = sub.add_parser(
+        "bench",
+        help="run the benchmarks (python -m bench); options: pypole bench --help",
+        add_help=False,
+    )
+    bench.set_defaults(func=cmd_bench, bench_args=[])
+
     export = sub.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", default="schema.graphql")
     export.set_defaults(func=cmd_export_schema)
+
+    export_openapi = sub.add_parser(
+        "export-openapi", help="write the OpenAPI document of /api/v1 ('-': stdout)"
+    )
+    export_openapi.add_argument("--output", "-o", default="openapi.json")
+    export_openapi.set_defaults(func=cmd_export_openapi)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["bench"]:  # every option after it belongs to the harness
+        return cmd_bench(argparse.Namespace(bench_args=given[1:]))
+    args = build_parser().parse_args(given)
     result: int = args.func(args)
     return result
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +30,8 @@ PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_BYTES = 32
+#: The development JWT secret's file, beside the SQLite database (see ``resolved_jwt_secret``).
+DEV_KEY_FILE = ".pypole-jwt-secret"
 
 
 class Environment(StrEnum):
@@ -75,6 +80,8 @@ class Settings(BaseSettings):
     archive_ttl: int = Field(default=30 * 24 * 3600, ge=0)
     fastf1_ttl: int = Field(default=24 * 3600, ge=0)
     stale_grace: int = Field(default=7 * 24 * 3600, ge=0)
+    # Whole GraphQL responses of anonymous queries, kept as long as the data under them.
+    response_cache: bool = True
 
     # Edge
     rate_limit: str = "60/minute"
@@ -82,8 +89,12 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     graphiql: bool | None = None
     introspection: bool | None = None
+    # Seconds one GraphQL operation may run before it is cancelled (code TIMEOUT).
+    graphql_timeout: float = Field(default=30.0, gt=0, le=600)
     log_level: str = "INFO"
     log_json: bool | None = None
+    # Uvicorn worker processes of `pypole serve` (the --workers default).
+    workers: int = Field(default=1, ge=1, le=64)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -91,6 +102,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
 
     @model_validator(mode="after")
     def _check_prod(self) -> Settings:
@@ -149,18 +168,38 @@ class Settings(BaseSettings):
             return self.jwt_secret.get_secret_value()
         if not self.is_dev:  # pragma: no cover - the validator refuses this already
             raise ConfigError("PYPOLE_JWT_SECRET is required in prod")
-        path = self.data_dir / ".pypole-jwt-secret"
-        if path.exists():
-            value = path.read_text().strip()
-            if len(value.encode()) >= MIN_SECRET_BYTES:
-                return value
+        path = self.data_dir / DEV_KEY_FILE
+        log = structlog.get_logger("pypole.config")
+        hint = "set PYPOLE_JWT_SECRET; generated secrets are for development only"
+        value = _read_secret(path)
+        if value is not None:
+            log.warning("config.jwt_secret_from_file", path=str(path), hint=hint)
+            return value
         path.parent.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(value)
-        structlog.get_logger("pypole.config").warning(
-            "config.jwt_secret_generated",
-            path=str(path),
-            hint="set PYPOLE_JWT_SECRET; generated secrets are for development only",
-        )
+        # Written to a private temporary file, then linked into place: the link fails when
+        # another worker process got there first, and then everyone uses that one's secret.
+        fd, tmp_name = tempfile.mkstemp(prefix=".pypole-jwt-secret-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as tmp:
+                tmp.write(secrets.token_urlsafe(48))
+            if path.exists():  # unreadable or too short: replace it
+                os.replace(tmp_name, path)
+            else:
+                with contextlib.suppress(FileExistsError):
+                    os.link(tmp_name, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+        value = _read_secret(path)
+        if value is None:  # pragma: no cover - only when the folder is not writable
+            raise ConfigError(f"cannot keep a development JWT secret in {path}")
+        log.warning("config.jwt_secret_generated", path=str(path), hint=hint)
         return value
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
+        value = path.read_text().strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    return value if len(value.encode()) >= MIN_SECRET_BYTES else None

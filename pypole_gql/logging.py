@@ -7,6 +7,7 @@ path can add to them without threading a logger through.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -22,9 +23,11 @@ _SENSITIVE_KEY = re.compile(
     r"pass(word)?|secret|token|authorization|cookie|api[_-]?key|jwt|credential|hash",
     re.IGNORECASE,
 )
-# A bearer token or a JWT inside a free-text value.
+# A bearer token, a JWT or an argon2 password hash inside a free-text value (a library's
+# debug line may quote them, e.g. aiosqlite's statements with their parameters).
 _SENSITIVE_TEXT = re.compile(
     r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+    r"|\$argon2(?:id|i|d)\$[A-Za-z0-9+/=$,.-]+"
 )
 # Keys whose values are safe even though their names look sensitive.
 _SAFE_KEYS = frozenset({"token_type", "tokens", "max_tokens"})
@@ -40,6 +43,14 @@ class RequestStats:
     user_id: int | None = None
     operation_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The cached data the request read (reported by Cache.get_or_load): how many values,
+    # how many of them served stale, and the earliest time one of them stops being fresh.
+    # A response built from them stays true until then (see graphql/response_cache.py).
+    data_reads: int = 0
+    stale_reads: int = 0
+    data_fresh_until: float | None = None
+    #: "hit" or "miss" when the GraphQL response cache looked the request up.
+    response_cache: str | None = None
 
 
 request_id_var: ContextVar[str | None] = ContextVar("pypole_request_id", default=None)
@@ -61,15 +72,34 @@ def count_cache(hit: bool) -> None:
             stats.cache_misses += 1
 
 
+def note_data_read(fresh_until: float, *, stale: bool = False) -> None:
+    """Record that the current request used a cached value fresh until ``fresh_until``."""
+    stats = request_stats_var.get()
+    if stats is not None:
+        stats.data_reads += 1
+        if stale:
+            stats.stale_reads += 1
+        if stats.data_fresh_until is None or fresh_until < stats.data_fresh_until:
+            stats.data_fresh_until = fresh_until
+
+
 def count_upstream_call() -> None:
     stats = request_stats_var.get()
     if stats is not None:
         stats.upstream_calls += 1
 
 
+@functools.lru_cache(maxsize=4096)
+def _sensitive_key(key: str) -> bool:
+    # Every log line repeats the same few dozen keys: one regex search per key, not per line.
+    return key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key) is not None
+
+
 def _redact_value(key: str, value: Any) -> Any:
-    if key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key):
+    if _sensitive_key(key):
         return REDACTED
+    if value is None or type(value) in (int, float, bool):
+        return value
     if isinstance(value, str):
         return _SENSITIVE_TEXT.sub(REDACTED, value)
     if isinstance(value, Mapping):
@@ -116,7 +146,11 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
         renderer = structlog.processors.JSONRenderer()
         shared.append(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: rich's (structlog's default when rich is installed) prints local
+        # variables, and a local may be a password or a token.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

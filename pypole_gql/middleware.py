@@ -95,6 +95,7 @@ class RequestContextMiddleware:
                     cache_hits=stats.cache_hits,
                     cache_misses=stats.cache_misses,
                     upstream_calls=stats.upstream_calls,
+                    response_cache=stats.response_cache,
                     **stats.extra,
                 )
             request_id_var.reset(id_token)

@@ -6,7 +6,8 @@ No module keeps a connection of its own; request handlers reach these through
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,9 @@ from pypole_gql.db.engine import Database
 from pypole_gql.logging import get_logger
 from pypole_gql.ratelimit import RateLimiter
 from pypole_gql.services.f1 import F1Service
+from pypole_gql.services.sessions import SessionService
 from pypole_gql.upstream.budget import OutboundBudget
+from pypole_gql.upstream.fastf1 import FastF1Client, FastF1Config
 from pypole_gql.upstream.http import HttpClient
 from pypole_gql.upstream.jolpica import JolpicaClient
 
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
 log = get_logger("pypole.resources")
+#: Seconds one readiness check may take (a load balancer's probe must not hang on a dead host).
+READINESS_TIMEOUT = 3.0
 
 
 @dataclass
@@ -38,14 +43,20 @@ class Resources:
     http: HttpClient
     jolpica: JolpicaClient
     f1: F1Service
+    sessions: SessionService
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def readiness(self) -> dict[str, bool]:
-        """Each dependency's reachability, for ``/health/ready``."""
-        checks = {"database": await self.db.ping()}
+        """Each dependency's reachability, for ``/health/ready``: checked concurrently, and a
+        check that has not answered within ``READINESS_TIMEOUT`` seconds counts as failing."""
+        probes: dict[str, Awaitable[bool]] = {"database": self.db.ping()}
         if self.settings.redis_url:
-            checks["redis"] = await self.cache.ping()
-        return checks
+            probes["redis"] = self.cache.ping()
+        results = await asyncio.gather(
+            *(asyncio.wait_for(probe, READINESS_TIMEOUT) for probe in probes.values()),
+            return_exceptions=True,
+        )
+        return {name: result is True for name, result in zip(probes, results, strict=True)}
 
 
 @asynccontextmanager
@@ -74,6 +85,13 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         stack.push_async_callback(budget.close)
         jolpica = JolpicaClient(http, settings.jolpica_url, budget)
         f1 = F1Service.from_settings(settings, jolpica, cache)
+        # Workers start on the first load, not here: a server that never loads a session
+        # never pays for them.
+        fastf1 = FastF1Client(
+            FastF1Config.from_settings(settings), max_workers=settings.fastf1_workers
+        )
+        sessions = SessionService.from_settings(settings, fastf1, cache, f1)
+        stack.push_async_callback(sessions.aclose)
         resources = Resources(
             settings=settings,
             db=db,
@@ -83,6 +101,7 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
             http=http,
             jolpica=jolpica,
             f1=f1,
+            sessions=sessions,
         )
         log.info("app.resources_ready", database=db.engine.url.render_as_string(hide_password=True))
         yield resources

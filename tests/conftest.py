@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.plugins.services", "tests.plugins.replay", "tests.plugins.app"]
+pytest_plugins = [
+    "tests.plugins.services",
+    "tests.plugins.replay",
+    "tests.plugins.app",
+    "tests.plugins.fastf1",
+]

@@ -9,6 +9,7 @@ attributes, together with a live connection: the migrations run on the caller's 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,9 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 async def _run(url: str, action: Callable[[Config], Any]) -> None:
     """Run an alembic command with a connection from an async engine on this event loop."""
+    # Alembic narrates every step at INFO ("Context impl ...", "Running upgrade ..."); the
+    # app logs one db.migrated line instead. Its warnings still come through.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     _ensure_sqlite_dir(url)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:

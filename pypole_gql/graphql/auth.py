@@ -138,8 +138,12 @@ class UserType:
     is_active: bool = strawberry.field(
         description="False when the account is deactivated and cannot sign in."
     )
-    favorite_team: str | None = strawberry.field(description="The user's favourite team.")
-    favorite_driver: str | None = strawberry.field(description="The user's favourite driver.")
+    favorite_team: str | None = strawberry.field(
+        description="The user's favourite team, free text as they set it; null when not set."
+    )
+    favorite_driver: str | None = strawberry.field(
+        description="The user's favourite driver, free text as they set it; null when not set."
+    )
     theme: ThemeEnum = strawberry.field(description="The preferred interface theme.")
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
     updated_at: datetime = strawberry.field(description="When the account last changed (UTC).")
@@ -208,12 +212,18 @@ class RegisterInput:
 )
 class UpdateMeInput:
     email: str | None = strawberry.field(
-        default=strawberry.UNSET, description="A new email address."
+        default=strawberry.UNSET,
+        description="A new email address, unique regardless of case; needs currentPassword.",
     )
-    username: str | None = strawberry.field(default=strawberry.UNSET, description="A new username.")
+    username: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A new username: 3 to 50 letters, digits, '_', '.' or '-'; unique "
+        "regardless of case.",
+    )
     password: str | None = strawberry.field(
         default=strawberry.UNSET,
-        description="A new password (8 to 1024 characters); ends other sessions.",
+        description="A new password (8 to 1024 characters); needs currentPassword and ends "
+        "other sessions.",
     )
     current_password: str | None = strawberry.field(
         default=strawberry.UNSET,
@@ -227,13 +237,16 @@ class UpdateMeInput:
 )
 class PreferencesInput:
     favorite_team: str | None = strawberry.field(
-        default=strawberry.UNSET, description="The favourite team; null clears it."
+        default=strawberry.UNSET,
+        description="The favourite team (at most 100 characters); null clears it.",
     )
     favorite_driver: str | None = strawberry.field(
-        default=strawberry.UNSET, description="The favourite driver; null clears it."
+        default=strawberry.UNSET,
+        description="The favourite driver (at most 100 characters); null clears it.",
     )
     theme: ThemeEnum | None = strawberry.field(
-        default=strawberry.UNSET, description="The preferred interface theme."
+        default=strawberry.UNSET,
+        description="The preferred interface theme; null or omitted keeps the current one.",
     )
 
 
@@ -261,7 +274,9 @@ class AuthMutation:
     async def register(
         self,
         info: Info,
-        input: Annotated[RegisterInput, strawberry.argument(description="The new account.")],
+        input: Annotated[
+            RegisterInput, strawberry.argument(description="The new account's details.")
+        ],
     ) -> AuthPayload:
         with _graphql_field_names():
             values = _given(
@@ -328,11 +343,14 @@ class AuthMutation:
         info.context.cache.pop(_PRINCIPAL_KEY, None)
         return True
 
-    @strawberry.mutation(description="Change the signed-in user's email, username or password.")
+    @strawberry.mutation(
+        description="Change the signed-in user's email, username or password; returns the "
+        "updated user. Without a valid access token: UNAUTHENTICATED."
+    )
     async def update_me(
         self,
         info: Info,
-        input: Annotated[UpdateMeInput, strawberry.argument(description="The changes.")],
+        input: Annotated[UpdateMeInput, strawberry.argument(description="The fields to change.")],
     ) -> UserType:
         principal = await require_user(info)
         with _graphql_field_names():
@@ -346,11 +364,16 @@ class AuthMutation:
             user = await info.context.resources.auth.update_me(principal, data)
         return UserType.from_domain(user)
 
-    @strawberry.mutation(description="Change the signed-in user's preferences.")
+    @strawberry.mutation(
+        description="Change the signed-in user's favourites and theme; returns the updated "
+        "user. Without a valid access token: UNAUTHENTICATED."
+    )
     async def update_preferences(
         self,
         info: Info,
-        input: Annotated[PreferencesInput, strawberry.argument(description="The changes.")],
+        input: Annotated[
+            PreferencesInput, strawberry.argument(description="The preferences to change.")
+        ],
     ) -> UserType:
         principal = await require_user(info)
         with _graphql_field_names():

@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
 from pypole_gql.domain import f1 as domain
 from pypole_gql.graphql.context import GraphQLContext
+from pypole_gql.graphql.session_type import SessionType
 from pypole_gql.services.f1 import F1Service
+
+if TYPE_CHECKING:
+    from pypole_gql.graphql.sessions import RaceSession
 
 Info = strawberry.Info[GraphQLContext, None]
 K = TypeVar("K", bound=Hashable)
@@ -91,12 +95,20 @@ def _driver(info: Info) -> DataLoader[str, domain.Driver | None]:
 
 @strawberry.type(description="A circuit a race is held on.")
 class Circuit:
-    circuit_id: strawberry.ID = strawberry.field(description="Jolpica's circuit id.")
+    circuit_id: strawberry.ID = strawberry.field(
+        description="Jolpica's circuit id, e.g. monza; stable across seasons."
+    )
     name: str = strawberry.field(description="The circuit's name.")
-    locality: str | None = strawberry.field(description="Town or area of the circuit.")
-    country: str | None = strawberry.field(description="Country of the circuit.")
-    latitude: float | None = strawberry.field(description="Latitude in degrees.")
-    longitude: float | None = strawberry.field(description="Longitude in degrees.")
+    locality: str | None = strawberry.field(
+        description="Town or area of the circuit; null when unknown."
+    )
+    country: str | None = strawberry.field(description="Country of the circuit; null when unknown.")
+    latitude: float | None = strawberry.field(
+        description="Latitude in decimal degrees, north positive; null when unknown."
+    )
+    longitude: float | None = strawberry.field(
+        description="Longitude in decimal degrees, east positive; null when unknown."
+    )
 
     @classmethod
     def of(cls, circuit: domain.Circuit) -> Circuit:
@@ -110,16 +122,28 @@ class Circuit:
         )
 
 
-@strawberry.type(description="A driver as Jolpica knows them.")
+@strawberry.type(description="A Formula One driver, as Jolpica (the Ergast successor) knows them.")
 class Driver:
-    driver_id: strawberry.ID = strawberry.field(description="Jolpica's driver id.")
-    code: str | None = strawberry.field(description="Three-letter code, e.g. VER.")
-    permanent_number: int | None = strawberry.field(description="Permanent car number.")
-    given_name: str = strawberry.field(description="Given name.")
-    family_name: str = strawberry.field(description="Family name.")
-    nationality: str | None = strawberry.field(description="Nationality.")
-    date_of_birth: dt.date | None = strawberry.field(description="Date of birth.")
-    url: str | None = strawberry.field(description="Wikipedia page.")
+    driver_id: strawberry.ID = strawberry.field(
+        description="Jolpica's driver id, e.g. max_verstappen; stable across seasons."
+    )
+    code: str | None = strawberry.field(
+        description="Three-letter code, e.g. VER; null for many drivers of earlier eras."
+    )
+    permanent_number: int | None = strawberry.field(
+        description="Permanent car number (used since 2014); null for a driver without one."
+    )
+    given_name: str = strawberry.field(description="Given name, e.g. Max.")
+    family_name: str = strawberry.field(description="Family name, e.g. Verstappen.")
+    nationality: str | None = strawberry.field(
+        description="Nationality as an adjective, e.g. Dutch; null when unknown."
+    )
+    date_of_birth: dt.date | None = strawberry.field(
+        description="Date of birth; null when unknown."
+    )
+    url: str | None = strawberry.field(
+        description="URL of the driver's Wikipedia page; null when unknown."
+    )
 
     @classmethod
     def of(cls, driver: domain.Driver) -> Driver:
@@ -135,11 +159,15 @@ class Driver:
         )
 
 
-@strawberry.type(description="A constructor (team).")
+@strawberry.type(description="A constructor: the team that builds and enters the car.")
 class Constructor:
-    constructor_id: strawberry.ID = strawberry.field(description="Jolpica's constructor id.")
-    name: str = strawberry.field(description="The constructor's name.")
-    nationality: str | None = strawberry.field(description="Nationality.")
+    constructor_id: strawberry.ID = strawberry.field(
+        description="Jolpica's constructor id, e.g. red_bull; stable across seasons."
+    )
+    name: str = strawberry.field(description="The constructor's name, e.g. Red Bull.")
+    nationality: str | None = strawberry.field(
+        description="Nationality as an adjective, e.g. Austrian; null when unknown."
+    )
 
     @classmethod
     def of(cls, constructor: domain.Constructor) -> Constructor:
@@ -150,33 +178,57 @@ class Constructor:
         )
 
 
-@strawberry.type(description="A session of a race weekend other than the race.")
+@strawberry.type(
+    description="A session of a race weekend other than the race itself: a practice, "
+    "qualifying, sprint qualifying or the sprint."
+)
 class ScheduledSession:
     name: str = strawberry.field(
-        description="Jolpica's name: FirstPractice, Qualifying, Sprint, SprintQualifying..."
+        description="Jolpica's name of the session: FirstPractice, SecondPractice, "
+        "ThirdPractice, Qualifying, SprintShootout (2023), SprintQualifying (from 2024) or Sprint."
     )
     starts_at: dt.datetime | None = strawberry.field(
         description="Scheduled start (UTC); null when only the day is published."
     )
 
 
-@strawberry.type(description="A classified entry of a race or a sprint.")
+@strawberry.type(
+    description="One car's result in a race or a sprint, classified or not (retirements too)."
+)
 class RaceResult:
-    position: int | None = strawberry.field(description="Finishing order (1 = winner).")
-    position_text: str = strawberry.field(
-        description="Position as classified: a number, or R (retired), D (disqualified)..."
+    position: int | None = strawberry.field(
+        description="Place in the result order (1 = winner), retirements after the finishers; "
+        "null when the source gives none. See positionText for how it was classified."
     )
-    points: float = strawberry.field(description="Points scored.")
-    grid: int | None = strawberry.field(description="Starting grid slot (0 = pit lane).")
-    laps: int | None = strawberry.field(description="Laps completed.")
-    status: str = strawberry.field(description="Finished, +1 Lap, Retired, Engine...")
-    time: str | None = strawberry.field(description="Race time of the winner, gap of the others.")
+    position_text: str = strawberry.field(
+        description="Position as classified: a number, or R (retired), D (disqualified), "
+        "E (excluded), W (withdrawn), F (failed to qualify), N (not classified)."
+    )
+    points: float = strawberry.field(
+        description="Championship points scored in this race or sprint (0 when none)."
+    )
+    grid: int | None = strawberry.field(
+        description="Starting grid slot; 0 means a start from the pit lane; null when unknown."
+    )
+    laps: int | None = strawberry.field(description="Laps completed; null when unknown.")
+    status: str = strawberry.field(
+        description="How the car finished, as text: Finished, +1 Lap (or Lapped), Retired, "
+        "Engine, Accident, Disqualified..."
+    )
+    time: str | None = strawberry.field(
+        description="As text: the winner's total time (h:mm:ss.fff), for the others on the "
+        "lead lap the gap to the winner (+s.fff); null for lapped and retired cars."
+    )
     driver: Driver = strawberry.field(description="The driver.")
     constructor: Constructor = strawberry.field(description="The driver's constructor.")
     fastest_lap_rank: int | None = strawberry.field(
-        description="Rank of the driver's fastest lap in the race."
+        description="Rank of the driver's fastest lap among all fastest laps of the race "
+        "(1 = fastest lap of the race); null when not recorded (Jolpica has it from 2004)."
     )
-    fastest_lap_time: str | None = strawberry.field(description="The driver's fastest lap.")
+    fastest_lap_time: str | None = strawberry.field(
+        description="The driver's fastest lap as m:ss.fff text, e.g. 1:32.608; null when "
+        "not recorded."
+    )
 
     @classmethod
     def of(cls, result: domain.RaceResult) -> RaceResult:
@@ -195,14 +247,24 @@ class RaceResult:
         )
 
 
-@strawberry.type(description="A qualifying result.")
+@strawberry.type(description="One driver's result in the qualifying session of a race weekend.")
 class QualifyingResult:
-    position: int = strawberry.field(description="Qualifying position.")
+    position: int = strawberry.field(
+        description="Qualifying position (1 = pole); not always the starting grid slot, "
+        "which penalties can change (see RaceResult.grid)."
+    )
     driver: Driver = strawberry.field(description="The driver.")
     constructor: Constructor = strawberry.field(description="The driver's constructor.")
-    q1: str | None = strawberry.field(description="Best Q1 lap.")
-    q2: str | None = strawberry.field(description="Best Q2 lap.")
-    q3: str | None = strawberry.field(description="Best Q3 lap.")
+    q1: str | None = strawberry.field(
+        description="Best Q1 lap as m:ss.fff text; null when no time was set "
+        "(or a single-session qualifying format)."
+    )
+    q2: str | None = strawberry.field(
+        description="Best Q2 lap as m:ss.fff text; null when out in Q1 or no time was set."
+    )
+    q3: str | None = strawberry.field(
+        description="Best Q3 lap as m:ss.fff text; null when out before Q3 or no time was set."
+    )
 
     @classmethod
     def of(cls, result: domain.QualifyingResult) -> QualifyingResult:
@@ -216,16 +278,20 @@ class QualifyingResult:
         )
 
 
-@strawberry.type(description="A driver's place in the championship.")
+@strawberry.type(description="A driver's place in the drivers' championship after a round.")
 class DriverStanding:
     position: int | None = strawberry.field(
-        description="Championship position; null for an excluded driver."
+        description="Championship position (1 = leader); null for a driver excluded from "
+        "the championship."
     )
-    points: float = strawberry.field(description="Championship points.")
-    wins: int = strawberry.field(description="Race wins.")
+    points: float = strawberry.field(
+        description="Championship points so far, race and sprint points together."
+    )
+    wins: int = strawberry.field(description="Grand Prix wins so far (sprints not counted).")
     driver: Driver = strawberry.field(description="The driver.")
     constructors: list[Constructor] = strawberry.field(
-        description="Constructors the driver drove for that season."
+        description="Constructors the driver drove for in the season, in order; more than one "
+        "after a mid-season move."
     )
 
     @classmethod
@@ -239,13 +305,18 @@ class DriverStanding:
         )
 
 
-@strawberry.type(description="A constructor's place in the championship.")
+@strawberry.type(
+    description="A constructor's place in the constructors' championship after a round."
+)
 class ConstructorStanding:
     position: int | None = strawberry.field(
-        description="Championship position; null for an excluded constructor."
+        description="Championship position (1 = leader); null for a constructor excluded "
+        "from the championship."
     )
-    points: float = strawberry.field(description="Championship points.")
-    wins: int = strawberry.field(description="Race wins.")
+    points: float = strawberry.field(
+        description="Championship points so far, of all the team's cars, sprints included."
+    )
+    wins: int = strawberry.field(description="Grand Prix wins so far (sprints not counted).")
     constructor: Constructor = strawberry.field(description="The constructor.")
 
     @classmethod
@@ -258,18 +329,19 @@ class ConstructorStanding:
         )
 
 
-@strawberry.type(description="A round of the championship.")
+@strawberry.type(description="A round of the championship: one Grand Prix weekend.")
 class Race:
-    season: int = strawberry.field(description="The season (year).")
+    season: int = strawberry.field(description="The season (year) the race belongs to.")
     round: int = strawberry.field(description="The round within the season (from 1).")
     name: str = strawberry.field(description="The race's name, e.g. Bahrain Grand Prix.")
     circuit: Circuit = strawberry.field(description="Where it is held.")
-    date: dt.date = strawberry.field(description="Race day.")
+    date: dt.date = strawberry.field(description="Race day (the UTC date of the race start).")
     starts_at: dt.datetime | None = strawberry.field(
         description="Scheduled start of the race (UTC); null when only the day is known."
     )
     sessions: list[ScheduledSession] = strawberry.field(
-        description="The other sessions of the weekend, in order; empty for old seasons."
+        description="The other sessions of the weekend in time order; empty when no session "
+        "times are published (older seasons)."
     )
 
     @classmethod
@@ -284,20 +356,38 @@ class Race:
             sessions=[ScheduledSession(name=s.name, starts_at=s.starts_at) for s in race.sessions],
         )
 
-    @_resolver(description="Race results in finishing order; empty before the race.")
+    @_resolver(description="Race results in finishing order; empty until results are published.")
     async def results(self, info: Info) -> list[RaceResult]:
         entry = (await _results(info).load(self.season)).for_round(self.round)
         return [RaceResult.of(r) for r in entry.rows] if entry else []
 
-    @_resolver(description="Qualifying results in order; empty before qualifying.")
+    @_resolver(description="Qualifying results, pole first; empty until qualifying is published.")
     async def qualifying(self, info: Info) -> list[QualifyingResult]:
         entry = (await _qualifying(info).load(self.season)).for_round(self.round)
         return [QualifyingResult.of(r) for r in entry.rows] if entry else []
 
-    @_resolver(description="Sprint results; empty when the weekend has no sprint.")
+    @_resolver(
+        description="Sprint results in finishing order; empty when the weekend has no sprint "
+        "or it has not been run."
+    )
     async def sprint(self, info: Info) -> list[RaceResult]:
         entry = (await _sprints(info).load(self.season)).for_round(self.round)
         return [RaceResult.of(r) for r in entry.rows] if entry else []
+
+    @_resolver(
+        description="A session of this weekend with its laps, stints and telemetry (FastF1 "
+        "data); loads it on first use. NOT_FOUND when the weekend has no such session."
+    )
+    async def session(
+        self,
+        info: Info,
+        type: Annotated[
+            SessionType, strawberry.argument(description="Which session of the weekend.")
+        ] = SessionType.R,
+    ) -> Annotated[RaceSession, strawberry.lazy("pypole_gql.graphql.sessions")] | None:
+        from pypole_gql.graphql.sessions import race_session
+
+        return await race_session(self, info, type)
 
 
 RoundArgument = Annotated[
@@ -309,24 +399,26 @@ RoundArgument = Annotated[
 ]
 
 
-@strawberry.type(description="A championship season.")
+@strawberry.type(description="A championship season: its calendar, entrants and standings.")
 class Season:
-    year: int = strawberry.field(description="The season's year.")
-    races: list[Race] = strawberry.field(description="The calendar, in round order.")
+    year: int = strawberry.field(description="The season's year, e.g. 2023.")
+    races: list[Race] = strawberry.field(
+        description="The calendar in round order, past and future races alike."
+    )
 
     @classmethod
     def of(cls, schedule: domain.Schedule) -> Season:
         return cls(year=schedule.season, races=[Race.of(r) for r in schedule.races])
 
-    @_resolver(description="Drivers who took part, by family name.")
+    @_resolver(description="Drivers entered in the season, ordered by family name.")
     async def drivers(self, info: Info) -> list[Driver]:
         return [Driver.of(d) for d in await _drivers(info).load(self.year)]
 
-    @_resolver(description="Constructors that took part, by name.")
+    @_resolver(description="Constructors entered in the season, ordered by name.")
     async def constructors(self, info: Info) -> list[Constructor]:
         return [Constructor.of(c) for c in await _constructors(info).load(self.year)]
 
-    @_resolver(description="The drivers' championship, leader first.")
+    @_resolver(description="The drivers' championship, leader first; empty before the first race.")
     async def driver_standings(
         self, info: Info, round: RoundArgument = strawberry.UNSET
     ) -> list[DriverStanding]:
@@ -336,7 +428,9 @@ class Season:
         table = await _driver_standings(info).load((self.year, round))
         return [DriverStanding.of(s) for s in table.entries]
 
-    @_resolver(description="The constructors' championship, leader first.")
+    @_resolver(
+        description="The constructors' championship, leader first; empty before the first race."
+    )
     async def constructor_standings(
         self, info: Info, round: RoundArgument = strawberry.UNSET
     ) -> list[ConstructorStanding]:
@@ -350,14 +444,18 @@ class Season:
 @strawberry.type
 class F1Query:
     @_resolver(
-        description="A championship season; the current one when year is omitted. "
-        "Null for a year without data."
+        description="A championship season. Without year, the current one as Jolpica "
+        "resolves `current`: the season of the current calendar year. Null for a year "
+        "without a published calendar (the current year too, before its calendar is out)."
     )
     async def season(
         self,
         info: Info,
         year: Annotated[
-            int | None, strawberry.argument(description="The season's year, from 1950.")
+            int | None,
+            strawberry.argument(
+                description="The season's year, from 1950; omitted or null for the current season."
+            ),
         ] = strawberry.UNSET,
     ) -> Season | None:
         service = _service(info)
@@ -371,8 +469,10 @@ class F1Query:
     async def race(
         self,
         info: Info,
-        year: Annotated[int, strawberry.argument(description="The season's year.")],
-        round: Annotated[int, strawberry.argument(description="The round, from 1.")],
+        year: Annotated[int, strawberry.argument(description="The season's year, from 1950.")],
+        round: Annotated[
+            int, strawberry.argument(description="The round within the season, from 1.")
+        ],
     ) -> Race | None:
         service = _service(info)
         service.check_season(year, field="year")
@@ -380,17 +480,21 @@ class F1Query:
         found = (await _schedules(info).load(year)).race(round)
         return Race.of(found) if found else None
 
-    @_resolver(description="The next race to start; null when none is scheduled.")
+    @_resolver(
+        description="The next race to start, as Jolpica's `next` names it (possibly in the "
+        "following season); null when none is published yet."
+    )
     async def next_race(self, info: Info) -> Race | None:
         found = await _service(info).next_race()
         return Race.of(found) if found else None
 
-    @_resolver(description="A driver by Jolpica id; null when there is no such driver.")
+    @_resolver(description="A driver by Jolpica id, any season; null when there is no such driver.")
     async def driver(
         self,
         info: Info,
         driver_id: Annotated[
-            strawberry.ID, strawberry.argument(description="Jolpica's driver id, e.g. hamilton.")
+            strawberry.ID,
+            strawberry.argument(description="Jolpica's driver id, e.g. hamilton."),
         ],
     ) -> Driver | None:
         found = await _driver(info).load(_service(info).check_driver_id(str(driver_id)))

@@ -6,21 +6,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from pypole_gql.graphql.errors import AppErrors
+from pypole_gql.graphql.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, DocumentLimits
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema"]
 
 
 class _Schema(strawberry.Schema):
@@ -36,8 +30,9 @@ class _Schema(strawberry.Schema):
 def _query_types() -> tuple[type, ...]:
     from pypole_gql.graphql.auth import AuthQuery
     from pypole_gql.graphql.f1 import F1Query
+    from pypole_gql.graphql.sessions import SessionQuery
 
-    return (AuthQuery, F1Query)
+    return (AuthQuery, F1Query, SessionQuery)
 
 
 def _mutation_types() -> tuple[type, ...]:
@@ -46,22 +41,38 @@ def _mutation_types() -> tuple[type, ...]:
     return (AuthMutation,)
 
 
+def _root_type(name: str, types: tuple[type, ...], description: str) -> type:
+    """The feature modules' root types merged into one, with the description of the whole."""
+    merged = merge_types(name, types)
+    return strawberry.type(type(name, (merged,), {}), description=description)
+
+
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     """The schema with its abuse limits; ``introspection=False`` also hides field suggestions."""
     from graphql.validation import NoSchemaIntrospectionCustomRule
 
     # Factories, not instances: an extension keeps the request's execution context, so each
     # request needs its own (a shared instance would mix up concurrent requests).
+    # The limits (depth, aliases, repeated fields, directives, list sizes) are checked by
+    # DocumentLimits before standard validation runs; see pypole_gql.graphql.limits.
     extensions: list[Any] = [
         AppErrors,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        DocumentLimits,
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    query = merge_types("Query", _query_types())
-    mutation = merge_types("Mutation", _mutation_types())
+    query = _root_type(
+        "Query",
+        _query_types(),
+        "Read operations: championship data from Jolpica, session data from FastF1 and the "
+        "signed-in user. Send `Authorization: Bearer <accessToken>` for user fields.",
+    )
+    mutation = _root_type(
+        "Mutation",
+        _mutation_types(),
+        "Account operations: registration, sign-in, token refresh, sign-out and profile changes.",
+    )
     return _Schema(
         query=query,
         mutation=mutation,

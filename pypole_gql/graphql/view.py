@@ -1,22 +1,196 @@
-"""The ``/graphql`` endpoint: Strawberry's ASGI view with our context."""
+"""The ``/graphql`` endpoint: Strawberry's ASGI view with our context and its HTTP limits.
+
+Before GraphQL sees a request the view refuses, with a JSON ``{"errors": [...]}`` body whose
+``extensions.code`` says why: a POST that is not ``application/json`` (415, so no form or
+multipart bodies), a body over :data:`~pypole_gql.graphql.limits.MAX_BODY_BYTES` (413, read
+no further than the limit), a batch (400) and a mutation over GET (405). Operations run
+under a timeout (``PYPOLE_GRAPHQL_TIMEOUT``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
+from pypole_gql.errors import PayloadTooLarge
 from pypole_gql.graphql.context import GraphQLContext
+from pypole_gql.graphql.errors import OperationTimeout, render_error
+from pypole_gql.graphql.limits import MAX_BODY_BYTES
+from pypole_gql.logging import get_logger, request_id_var
 from pypole_gql.resources import get_resources
+from pypole_gql.rest.common import read_body
+
+log = get_logger("pypole.graphql")
+_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: PayloadTooLarge.code,
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+class Refused(Exception):
+    """A request turned away before GraphQL runs it."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or _CODES.get(status, "BAD_REQUEST")
+        self.headers = headers or {}
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for a body already read: the body once, then the client's own messages."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
 
 
 class GraphQLView(GraphQL[GraphQLContext, None]):
+    def __init__(self, schema: Any, *, graphiql: bool, timeout: float, max_body_bytes: int) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=False,
+        )
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response: Response
+        try:
+            request = await self._admit(Request(scope, receive))
+            response = await self.run(request)
+        except Refused as refused:
+            response = self._refusal(refused)
+        except HTTPException as error:  # Strawberry's own refusals, as JSON like ours
+            response = self._refusal(self._translate(error, scope["method"]))
+        await response(scope, receive, send)
+
+    async def _admit(self, request: Request) -> Request:
+        """The request with its body read within the limit, or :class:`Refused`."""
+        if request.method != "POST":
+            return request
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise Refused(
+                415,
+                "POST /graphql takes a JSON body (Content-Type: application/json); "
+                "queries may also be sent as GET /graphql?query=...",
+                headers={"Accept-Post": "application/json"},
+            )
+        try:
+            body = await read_body(request, self.max_body_bytes)
+        except PayloadTooLarge:
+            raise Refused(
+                413, f"The request body is larger than the limit of {self.max_body_bytes} bytes"
+            ) from None
+        if body.lstrip()[:1] == b"[":
+            raise Refused(
+                400,
+                "Batched operations are not supported: send one operation per request",
+                code="BATCHING_NOT_SUPPORTED",
+            )
+        return Request(request.scope, _replay(body, request.receive))
+
+    @staticmethod
+    def _translate(error: HTTPException, method: str) -> Refused:
+        cause = error.__cause__
+        if (
+            method == "GET"
+            and isinstance(cause, InvalidOperationTypeError)
+            and cause.operation_type is OperationType.MUTATION
+        ):
+            return Refused(405, "Mutations are only accepted over POST", headers={"Allow": "POST"})
+        if error.status_code == 404:  # the IDE's address with the IDE turned off
+            return Refused(
+                404,
+                "GraphiQL is not served here; send operations with POST (application/json) "
+                "or GET /graphql?query=...",
+            )
+        return Refused(error.status_code, error.reason)
+
+    def _refusal(self, refused: Refused) -> Response:
+        extensions = {"code": refused.code, "requestId": request_id_var.get()}
+        body = self.encode_json(
+            {"errors": [{"message": refused.message, "extensions": extensions}]}
+        )
+        return Response(
+            body, status_code=refused.status, headers=refused.headers, media_type="application/json"
+        )
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: GraphQLContext,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """Strawberry's execution, cancelled past ``timeout`` seconds with code TIMEOUT."""
+        deadline = asyncio.timeout(self.timeout)
+        try:
+            async with deadline:
+                return await super().execute_operation(
+                    request, request_adapter, request_data, context, root_value, sub_response
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+        log.warning("graphql.timeout", timeout=self.timeout)
+        timeout = OperationTimeout(
+            f"The operation did not finish within {self.timeout:g} seconds and was cancelled",
+            extra={"requestId": request_id_var.get()},
+        )
+        error = GraphQLError(timeout.message, original_error=timeout)
+        return ExecutionResult(data=None, errors=[render_error(error)])
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        # AppErrors renders each operation's errors; this also covers errors raised where
+        # it does not see them (an extension failing), and renders nothing twice.
+        if result.errors:
+            hide = self.schema.config.disable_field_suggestions
+            result.errors = [render_error(e, hide_suggestions=hide) for e in result.errors]
+        return await super().process_result(request, result)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -25,13 +199,13 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         return GraphQLContext(request, response, get_resources(request))
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return await super().render_graphql_ide(request)
+        # Our page over the package's own GraphiQL assets, not Strawberry's CDN template.
+        from pypole_gql.docs.pages import graphiql
+
+        return graphiql(request)
 
 
-def make_view(schema: Any, *, graphiql: bool) -> GraphQLView:
-    return GraphQLView(
-        schema,
-        graphql_ide="graphiql" if graphiql else None,
-        allow_queries_via_get=True,
-        multipart_uploads_enabled=False,
-    )
+def make_view(
+    schema: Any, *, graphiql: bool, timeout: float = 30.0, max_body_bytes: int = MAX_BODY_BYTES
+) -> GraphQLView:
+    return GraphQLView(schema, graphiql=graphiql, timeout=timeout, max_body_bytes=max_body_bytes)

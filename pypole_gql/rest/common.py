@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
-from pypole_gql.errors import AppError, PayloadTooLarge
+from pypole_gql.errors import AppError, BadUserInput, PayloadTooLarge
 from pypole_gql.logging import get_logger
 
 log = get_logger("pypole.rest")
@@ -116,6 +116,11 @@ def parse_path(request: Request, model: type[M]) -> M:
 
 async def app_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
+    if isinstance(exc, BadUserInput):
+        # 422 always lists the offending fields, whichever layer found the problem.
+        loc = [exc.field] if exc.field else []
+        detail = [{"loc": loc, "msg": exc.message, "type": "value_error"}]
+        return ORJSONResponse({"detail": detail}, status_code=422, headers=exc.headers)
     if exc.status >= 500:
         log.warning("rest.error", code=exc.code, path=request.url.path, message=exc.message)
     return ORJSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)

@@ -126,3 +126,47 @@ def test_serve_migrates_sqlite_before_starting(
 
     assert started == ["pypole_gql.app:create_app"]
     assert current(url) == "0001"
+
+
+def test_alembic_command_line_upgrades_and_finds_no_drift(fresh_url: str) -> None:
+    """`uv run alembic upgrade head` / `uv run alembic check` from the project root, as the
+    README says: the URL comes from PYPOLE_DATABASE_URL (env.py's own engine, not the app's)."""
+    import subprocess
+    import sys
+
+    alembic = str(Path(sys.executable).parent / "alembic")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYPOLE_DATABASE_URL": fresh_url}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [alembic, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    upgraded = run("upgrade", "head")
+    checked = run("check")
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert table_names(fresh_url) >= TABLES
+    assert checked.returncode == 0, checked.stderr
+    assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+
+
+def test_migrating_from_code_keeps_alembic_quiet(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from pypole_gql.db.migrate import upgrade
+
+    alembic_logger = logging.getLogger("alembic")
+    saved = alembic_logger.level
+    alembic_logger.setLevel(logging.NOTSET)  # as in a fresh process
+    caplog.set_level(logging.INFO)
+    try:
+        upgrade(f"sqlite+aiosqlite:///{tmp_path / 'quiet.db'}")
+    finally:
+        alembic_logger.setLevel(saved)
+
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
+    assert current(f"sqlite+aiosqlite:///{tmp_path / 'quiet.db'}") == "0001"

@@ -1,0 +1,490 @@
+"""Whole responses of repeated anonymous GraphQL queries, kept as long as their data.
+
+:class:`ResponseCache` is an ASGI layer in front of the GraphQL view. A request it may
+answer from the cache is one that:
+
+* has no ``Authorization`` header (a signed-in user's answer is never shared);
+* is a single GraphQL request (no batch) sent as ``GET ?query=`` or ``POST`` with an
+  ``application/json`` body of at most :data:`MAX_REQUEST_BYTES`, without ``extensions``
+  and without asking for a streamed (multipart or event-stream) answer;
+* selects a ``query`` operation. The operation type comes from the server's own parse of
+  the query text (remembered per text), never from anything the client says about it.
+
+Anything else goes to the view untouched. For an eligible request the key is a hash of
+the schema's fingerprint (its SDL, the introspection setting and the app version), the
+normalised query text (parsed and printed again, so spacing and comments do not matter),
+the operation name and the variables as canonical JSON.
+
+On a miss the view runs as usual while the layer copies its answer. The answer is kept
+only when it is a 200 ``application/json`` body with ``data`` and no ``errors``, and the
+execution read cached upstream data (:class:`~pypole_gql.logging.RequestStats` collects
+each value's fresh-until time from :meth:`Cache.get_or_load`) of which none was served
+stale. It is kept until the earliest of those fresh-until times, at most :data:`MAX_TTL`:
+the response expires with the data under it. An answer built from no cached data is not
+kept, since nothing says how long it stays true.
+
+Entries live in a bounded in-process LRU and, when the app's cache is Redis, in Redis as
+well (through :meth:`Cache.put` / :meth:`Cache.peek`), so every worker shares them. A hit
+sends the stored bytes with the headers of the original answer; the layer sits inside the
+rate limiter and the access log (``response_cache=hit``), so both still see the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Final
+
+import orjson
+from graphql import OperationDefinitionNode, OperationType, parse, print_ast
+from starlette.datastructures import QueryParams
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry import Schema
+from strawberry.printer import print_schema
+
+from pypole_gql.cache import Cache
+from pypole_gql.graphql.schema import MAX_TOKENS
+from pypole_gql.logging import RequestStats, get_logger, request_stats_var
+from pypole_gql.resources import get_resources
+
+__all__ = ["MAX_REQUEST_BYTES", "MAX_TTL", "ResponseCache", "ResponseCacheStats"]
+
+log = get_logger("pypole.graphql.response_cache")
+
+#: Bumped when the stored format or the key changes.
+FORMAT: Final = "gqlr1"
+#: Larger request bodies go to the view without being read here.
+MAX_REQUEST_BYTES: Final = 16 * 1024
+#: Larger answers are sent but not kept.
+MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
+#: The longest a response is kept, whatever its data says (seconds).
+MAX_TTL: Final = 24 * 3600
+#: Answers whose data expires sooner than this are not worth keeping (seconds).
+MIN_TTL: Final = 0.05
+FRONT_MAX_ENTRIES: Final = 2048
+FRONT_MAX_BYTES: Final = 64 * 1024 * 1024
+#: Query texts whose parse (operation types, normalised digest) is remembered.
+DOCUMENT_MEMO_ENTRIES: Final = 512
+
+#: Raw requests whose key is remembered, and the largest one remembered.
+RAW_MEMO_ENTRIES: Final = 1024
+RAW_MEMO_MAX_BYTES: Final = 4096
+
+_KEY_PREFIX: Final = "gql-response"
+_HEADER_COUNT: Final = struct.Struct(">I")
+_JSON_MEDIA: Final = b"application/json"
+_STREAMING_ACCEPT: Final = (b"multipart/mixed", b"text/event-stream")
+
+
+@dataclass
+class ResponseCacheStats:
+    """Process-wide counters, for tests and benchmarks."""
+
+    hits: int = 0
+    misses: int = 0
+    stores: int = 0
+    #: Requests the cache did not look up (signed in, a mutation, a batch, ...).
+    bypasses: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    """What the server itself learnt from parsing one query text."""
+
+    digest: bytes
+    operations: dict[str | None, OperationType]
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    document: bytes
+    operation_name: str | None
+    variables: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    body: bytes
+    #: The original answer's headers with a matching content-length, ready to send.
+    headers: list[tuple[bytes, bytes]]
+    fresh_until: float
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + 64
+
+
+def _encode_entry(body: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    names = orjson.dumps([[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers])
+    return _HEADER_COUNT.pack(len(names)) + names + body
+
+
+def _decode_entry(data: bytes, fresh_until: float) -> _Entry | None:
+    try:
+        (size,) = _HEADER_COUNT.unpack_from(data)
+        pairs = orjson.loads(data[_HEADER_COUNT.size : _HEADER_COUNT.size + size])
+        headers = [(str(k).encode("latin-1"), str(v).encode("latin-1")) for k, v in pairs]
+    except (struct.error, orjson.JSONDecodeError, TypeError, ValueError):
+        return None
+    return _with_length(data[_HEADER_COUNT.size + size :], headers, fresh_until)
+
+
+def _with_length(body: bytes, headers: list[tuple[bytes, bytes]], fresh_until: float) -> _Entry:
+    kept = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+    kept.append((b"content-length", str(len(body)).encode()))
+    return _Entry(body, kept, fresh_until)
+
+
+def _schema_fingerprint(schema: Schema, introspection: bool) -> bytes:
+    try:
+        version = metadata.version("pypole-gql")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+        version = "0"
+    digest = hashlib.sha256()
+    for part in (FORMAT, version, "introspection" if introspection else "closed"):
+        digest.update(part.encode() + b"\0")
+    digest.update(print_schema(schema).encode())
+    return digest.digest()[:16]
+
+
+def _parse_document(query: str) -> _Document | None:
+    try:
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+    except Exception:
+        # Syntax errors, too many tokens, too deep for the parser: the view answers them.
+        return None
+    operations: dict[str | None, OperationType] = {}
+    found = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for definition in found:
+        if definition.name is not None:
+            operations[definition.name.value] = definition.operation
+    if len(found) == 1:
+        operations[None] = found[0].operation
+    digest = hashlib.blake2b(print_ast(document).encode(), digest_size=20).digest()
+    return _Document(digest, operations)
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that first gives back the messages already read."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+class _Capture:
+    """Forwards the view's answer to the client and keeps a copy of it."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.complete = False
+        self.too_big = False
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            self.headers = list(message.get("headers", []))
+        elif kind == "http.response.body":
+            body: bytes = message.get("body", b"")
+            self.size += len(body)
+            if self.size > MAX_RESPONSE_BYTES:
+                self.too_big = True
+                self.chunks.clear()
+            elif not self.too_big:
+                self.chunks.append(body)
+            if not message.get("more_body", False):
+                self.complete = True
+        await self._send(message)
+
+
+class ResponseCache:
+    """The ASGI layer in front of the GraphQL view; see the module docstring."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        schema: Schema,
+        *,
+        introspection: bool,
+        clock: Callable[[], float] = time.time,
+        front_max_entries: int = FRONT_MAX_ENTRIES,
+        front_max_bytes: int = FRONT_MAX_BYTES,
+    ) -> None:
+        """``clock`` must be the app cache's clock: fresh-until times come from it."""
+        self.app = app
+        self.stats = ResponseCacheStats()
+        self._schema = schema
+        self._introspection = introspection
+        self._fingerprint: bytes | None = None
+        self._clock = clock
+        self._documents: OrderedDict[str, _Document | None] = OrderedDict()
+        # Raw request (method, query string or body) -> key: a repeat skips JSON parsing,
+        # canonical variables and hashing. Oldest first out; never stale (keys only).
+        self._keys: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+        self._front: OrderedDict[str, _Entry] = OrderedDict()
+        self._front_bytes = 0
+        self._front_max_entries = front_max_entries
+        self._front_max_bytes = front_max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        key, read = await self._eligible(scope, receive)
+        if read:
+            receive = _replaying(read, receive)
+        if key is None:
+            self.stats.bypasses += 1
+            await self.app(scope, receive, send)
+            return
+        stats = request_stats_var.get()
+        token = None
+        if stats is None:  # mounted without RequestContextMiddleware: collect anyway
+            stats = RequestStats()
+            token = request_stats_var.set(stats)
+        try:
+            cache = get_resources(HTTPConnection(scope)).cache
+            entry = await self._lookup(cache, key)
+            if entry is not None:
+                self.stats.hits += 1
+                stats.response_cache = "hit"
+                await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+                await send({"type": "http.response.body", "body": entry.body})
+                return
+            self.stats.misses += 1
+            stats.response_cache = "miss"
+            await self._execute(scope, receive, send, stats, cache, key)
+        finally:
+            if token is not None:
+                request_stats_var.reset(token)
+
+    # -- which requests ------------------------------------------------------------------
+
+    async def _eligible(self, scope: Scope, receive: Receive) -> tuple[str | None, list[Message]]:
+        """The key to look up (None: pass it on) and the messages read to find out."""
+        method = scope["method"]
+        if method not in ("GET", "POST"):
+            return None, []
+        content_type = b""
+        length = -1
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                return None, []
+            if name == b"accept" and any(s in value for s in _STREAMING_ACCEPT):
+                return None, []
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else -1
+        if method == "GET":
+            raw: bytes = scope["query_string"]
+            return self._key_for("GET", raw, lambda: self._from_params(QueryParams(raw))), []
+        media = content_type.split(b";", 1)[0].strip().lower()
+        if media != _JSON_MEDIA or not 0 < length <= MAX_REQUEST_BYTES:
+            return None, []
+        messages: list[Message] = []
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return None, messages
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_REQUEST_BYTES:
+                return None, messages
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        return self._key_for("POST", body, lambda: self._from_body(body)), messages
+
+    def _key_for(
+        self, method: str, raw: bytes, request: Callable[[], _Request | None]
+    ) -> str | None:
+        """The key of an eligible request, remembered per raw request for repeats."""
+        memo = self._keys
+        found = memo.get((method, raw))
+        if found is not None:
+            return found
+        parsed = request()
+        if parsed is None:
+            return None
+        key = self._key(parsed)
+        if len(raw) <= RAW_MEMO_MAX_BYTES:
+            memo[(method, raw)] = key
+            if len(memo) > RAW_MEMO_ENTRIES:
+                memo.popitem(last=False)
+        return key
+
+    def _from_body(self, body: bytes) -> _Request | None:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict) or data.get("extensions"):
+            return None
+        return self._request(data.get("query"), data.get("operationName"), data.get("variables"))
+
+    def _from_params(self, params: QueryParams) -> _Request | None:
+        if "extensions" in params:
+            return None
+        variables: Any = None
+        if "variables" in params:
+            try:
+                variables = orjson.loads(params["variables"])
+            except orjson.JSONDecodeError:
+                return None
+            if variables is None:
+                return None
+        return self._request(params.get("query"), params.get("operationName"), variables)
+
+    def _request(self, query: Any, operation_name: Any, variables: Any) -> _Request | None:
+        if not isinstance(query, str) or not query:
+            return None
+        if operation_name is not None and not isinstance(operation_name, str):
+            return None
+        if variables is None:
+            variables = {}
+        if not isinstance(variables, dict):
+            return None
+        document = self._document(query)
+        # An empty name selects nothing (an error in the view), unlike a missing one.
+        if document is None or document.operations.get(operation_name) is not OperationType.QUERY:
+            return None
+        try:
+            canonical = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return None
+        return _Request(document.digest, operation_name, canonical)
+
+    def _document(self, query: str) -> _Document | None:
+        memo = self._documents
+        if query in memo:
+            memo.move_to_end(query)
+            return memo[query]
+        document = _parse_document(query)
+        memo[query] = document
+        if len(memo) > DOCUMENT_MEMO_ENTRIES:
+            memo.popitem(last=False)
+        return document
+
+    def _key(self, request: _Request) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = _schema_fingerprint(self._schema, self._introspection)
+        digest = hashlib.blake2b(self._fingerprint, digest_size=20)
+        digest.update(request.document)
+        name = request.operation_name
+        digest.update(b"\0" if name is None else b"\1" + name.encode() + b"\0")
+        digest.update(request.variables)
+        return f"{_KEY_PREFIX}:{digest.hexdigest()}"
+
+    # -- lookup and store ----------------------------------------------------------------
+
+    async def _lookup(self, cache: Cache, key: str) -> _Entry | None:
+        entry = self._front.get(key)
+        now = self._clock()
+        if entry is not None:
+            if now < entry.fresh_until:
+                self._front.move_to_end(key)
+                return entry
+            self._front_drop(key)
+        if not cache.store.distributed:
+            return None
+        found = await cache.peek(key)
+        if found is None:
+            return None
+        entry = _decode_entry(*found)
+        if entry is None:
+            log.warning("response_cache.corrupt_entry", key=key)
+            return None
+        self._front_put(key, entry)
+        return entry
+
+    async def _execute(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        stats: RequestStats,
+        cache: Cache,
+        key: str,
+    ) -> None:
+        reads, stale = stats.data_reads, stats.stale_reads
+        before = stats.data_fresh_until
+        stats.data_fresh_until = None
+        capture = _Capture(send)
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            fresh_until = stats.data_fresh_until
+            if before is not None and (fresh_until is None or before < fresh_until):
+                stats.data_fresh_until = before
+        if stats.data_reads == reads or stats.stale_reads != stale or fresh_until is None:
+            return
+        ttl = min(fresh_until - self._clock(), MAX_TTL)
+        if ttl < MIN_TTL or not self._keepable(capture):
+            return
+        body = b"".join(capture.chunks)
+        try:
+            answer = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(answer, dict) or set(answer) != {"data"} or answer["data"] is None:
+            return
+        entry = _with_length(body, capture.headers, self._clock() + ttl)
+        self._front_put(key, entry)
+        self.stats.stores += 1
+        if cache.store.distributed:
+            await cache.put(key, _encode_entry(body, capture.headers), ttl=ttl)
+
+    @staticmethod
+    def _keepable(capture: _Capture) -> bool:
+        if capture.status != 200 or not capture.complete or capture.too_big:
+            return False
+        json = False
+        for name, value in capture.headers:
+            lowered = name.lower()
+            if lowered == b"set-cookie":
+                return False
+            if lowered == b"content-type":
+                json = value.split(b";", 1)[0].strip().lower() == _JSON_MEDIA
+        return json
+
+    def _front_put(self, key: str, entry: _Entry) -> None:
+        if entry.size > self._front_max_bytes:
+            return
+        self._front_drop(key)
+        self._front[key] = entry
+        self._front_bytes += entry.size
+        while (
+            len(self._front) > self._front_max_entries or self._front_bytes > self._front_max_bytes
+        ):
+            _, old = self._front.popitem(last=False)
+            self._front_bytes -= old.size
+
+    def _front_drop(self, key: str) -> None:
+        old = self._front.pop(key, None)
+        if old is not None:
+            self._front_bytes -= old.size
+
+    def clear(self) -> None:
+        """Forget the in-process entries (Redis entries expire on their own)."""
+        self._front.clear()
+        self._front_bytes = 0

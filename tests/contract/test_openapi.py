@@ -1,0 +1,228 @@
+"""The OpenAPI document: committed as produced, covering every route, true to the responses.
+
+A route added without an entry in ``pypole_gql.rest.openapi.OPERATIONS`` fails here, and so does
+a handler whose body or status code is not what the document says.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from openapi_spec_validator import validate
+from pydantic import BaseModel
+from starlette.routing import BaseRoute, Mount, Route
+
+from pypole_gql.cli import main as cli_main
+from pypole_gql.rest import api_routes, schemas
+from pypole_gql.rest.openapi import build_openapi, render_openapi
+from tests.jolpica_support import jolpica_app
+from tests.plugins.app import ClientFactory
+from tests.plugins.fastf1 import SessionsApp
+from tests.plugins.replay import Replay
+
+REPO = Path(__file__).resolve().parents[2]
+PARAM = re.compile(r"\{([^}:]+)(:[^}]+)?\}")
+
+
+def served_operations(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
+    """(METHOD, path) of every Starlette route, with mounts resolved and ``{p:conv}`` as ``{p}``."""
+    found: set[tuple[str, str]] = set()
+    for route in routes:
+        if isinstance(route, Mount):
+            found |= served_operations(list(route.routes), prefix + route.path)
+        elif isinstance(route, Route):
+            path = PARAM.sub(r"{\1}", prefix + route.path)
+            found |= {(method, path) for method in route.methods or () if method != "HEAD"}
+    return found
+
+
+def documented_operations() -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, operations in build_openapi()["paths"].items()
+        for method in operations
+    }
+
+
+def test_committed_document_is_what_the_code_produces() -> None:
+    committed = (REPO / "openapi.json").read_text()
+    assert committed == render_openapi(), (
+        "openapi.json is stale: run `uv run pypole export-openapi`"
+    )
+
+
+def test_export_command_writes_the_document(tmp_path: Path) -> None:
+    target = tmp_path / "openapi.json"
+    assert cli_main(["export-openapi", "--output", str(target)]) == 0
+    assert target.read_text() == render_openapi()
+
+
+def test_every_api_route_is_documented_with_its_methods() -> None:
+    served = {op for op in served_operations(api_routes()) if op[1].startswith("/api/v1/")}
+    assert served, "no routes found under /api/v1"
+    missing = served - documented_operations()
+    assert not missing, f"routes without an OpenAPI entry (add them to OPERATIONS): {missing}"
+
+
+def test_every_documented_operation_is_served() -> None:
+    extra = documented_operations() - served_operations(api_routes())
+    assert not extra, f"documented but not served: {extra}"
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    document = build_openapi()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_error_is_a_detail_body_and_every_route_can_be_rate_limited() -> None:
+    for path, operations in build_openapi()["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "429" in responses, (method, path)
+            assert "Retry-After" in responses["429"]["headers"]
+            for status, response in responses.items():
+                if int(status) < 400:
+                    continue
+                schema = response["content"]["application/json"]["schema"]
+                expected = "ValidationErrorBody" if status == "422" else "ErrorBody"
+                assert schema == {"$ref": f"#/components/schemas/{expected}"}, (path, status)
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] == "path":
+                    assert "{" + parameter["name"] + "}" in path
+
+
+# -- real responses against the document ---------------------------------------------------
+
+
+def check(response: httpx.Response, path: str, model: type[BaseModel] | None = None) -> Any:
+    """Assert that the document lists this status for the operation and that the body fits the
+    model the document names for it (a closed model: no field may be missing or extra)."""
+    method = response.request.method.lower()
+    operation = build_openapi()["paths"][path][method]
+    status = str(response.status_code)
+    assert status in operation["responses"], f"{method} {path}: undocumented {status}"
+    if model is None:
+        model = schemas.ValidationErrorBody if status == "422" else schemas.ErrorBody
+    ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.rsplit("/", 1)[1] == model.__name__
+    body = response.json()
+    model.model_validate(body)
+    return body
+
+
+async def test_auth_responses_match_the_document(make_client: ClientFactory) -> None:
+    user = {"email": "doc@example.com", "username": "doc", "password": "correct horse battery"}
+    async with make_client() as client:
+        register = await client.post("/api/v1/auth/register", json=user)
+        assert register.status_code == 201
+        check(register, "/api/v1/auth/register", schemas.UserBody)
+        again = await client.post("/api/v1/auth/register", json=user)
+        assert again.status_code == 400
+        check(again, "/api/v1/auth/register")
+        invalid = await client.post("/api/v1/auth/register", json={"email": "x"})
+        assert invalid.status_code == 422
+        body = check(invalid, "/api/v1/auth/register")
+        assert {tuple(issue["loc"]) for issue in body["detail"]} >= {
+            ("body", "username"),
+            ("body", "password"),
+        }
+        too_large = await client.post(
+            "/api/v1/auth/register",
+            content=b'{"email": "' + b"x" * 70_000 + b'"}',
+            headers={"content-type": "application/json"},
+        )
+        assert too_large.status_code == 413
+        check(too_large, "/api/v1/auth/register")
+
+        wrong = await client.post(
+            "/api/v1/auth/login", data={"email": user["email"], "password": "wrong password"}
+        )
+        assert wrong.status_code == 401
+        check(wrong, "/api/v1/auth/login")
+        login = await client.post(
+            "/api/v1/auth/login", data={"email": user["email"], "password": user["password"]}
+        )
+        tokens = check(login, "/api/v1/auth/login", schemas.TokenBody)
+        bearer = {"authorization": f"Bearer {tokens['access_token']}"}
+
+        anonymous = await client.get("/api/v1/auth/me")
+        assert anonymous.status_code == 401
+        check(anonymous, "/api/v1/auth/me")
+        check(
+            await client.get("/api/v1/auth/me", headers=bearer), "/api/v1/auth/me", schemas.UserBody
+        )
+        me = await client.put("/api/v1/auth/me", headers=bearer, json={"username": "doc2"})
+        check(me, "/api/v1/auth/me", schemas.UserBody)
+        preferences = await client.put(
+            "/api/v1/auth/preferences", headers=bearer, json={"theme": "light"}
+        )
+        check(preferences, "/api/v1/auth/preferences", schemas.UserBody)
+        refreshed = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+        )
+        new_tokens = check(refreshed, "/api/v1/auth/refresh", schemas.TokenBody)
+        logout = await client.post(
+            "/api/v1/auth/logout",
+            headers={"authorization": f"Bearer {new_tokens['access_token']}"},
+        )
+        check(logout, "/api/v1/auth/logout", schemas.MessageBody)
+
+
+async def test_jolpica_responses_match_the_document(
+    make_client: ClientFactory, replay: Replay
+) -> None:
+    base = "/api/v1/jolpica"
+    async with jolpica_app(make_client, replay) as client:
+        cases: list[tuple[str, str, type[BaseModel] | None]] = [
+            ("/schedule?season=2023", "/schedule", schemas.ScheduleBody),
+            ("/schedule/2023", "/schedule/{season}", schemas.ScheduleBody),
+            ("/schedule/next", "/schedule/next", schemas.NextRaceBody),
+            ("/standings/drivers?season=2023", "/standings/drivers", schemas.DriverStandingsBody),
+            (
+                "/standings/constructors?season=2023&round=5",
+                "/standings/constructors",
+                schemas.ConstructorStandingsBody,
+            ),
+            ("/results/2023/9", "/results/{season}/{round}", schemas.RaceResultsBody),
+            ("/qualifying/2023/9", "/qualifying/{season}/{round}", schemas.RaceResultsBody),
+            ("/results/2023/99", "/results/{season}/{round}", None),
+            ("/schedule/abc", "/schedule/{season}", None),
+            ("/standings/drivers?season=1800", "/standings/drivers", None),
+        ]
+        for url, path, model in cases:
+            response = await client.get(base + url)
+            assert (response.status_code == 200) == (model is not None), (url, response.text)
+            check(response, base + path, model)
+        # The replay's "current" season depends on today's date: 200 or 404, both documented.
+        current = await client.get(base + "/schedule/current")
+        ok = current.status_code == 200
+        check(current, base + "/schedule/current", schemas.ScheduleBody if ok else None)
+
+
+async def test_fastf1_responses_match_the_document(sessions_app: SessionsApp) -> None:
+    base = "/api/v1/fastf1/race"
+    cases: list[tuple[str, str, type[BaseModel] | None]] = [
+        ("/2018/Azerbaijan/laps", "/race/{year}/{race}/laps", schemas.LapsBody),
+        (
+            "/2018/Azerbaijan/driver/BOT/laps",
+            "/race/{year}/{race}/driver/{driver}/laps",
+            schemas.DriverLapsBody,
+        ),
+        (
+            "/2018/Azerbaijan/telemetry?driver=BOT&lap=37&max_points=50",
+            "/race/{year}/{race}/telemetry",
+            schemas.TelemetryBody,
+        ),
+        ("/2018/Azerbaijan/stints", "/race/{year}/{race}/stints", schemas.StintsBody),
+        ("/2018/Azerbaijan/fastest-lap", "/race/{year}/{race}/fastest-lap", schemas.FastestLapBody),
+        ("/2018/Azerbaijan/laps?session_type=XX", "/race/{year}/{race}/laps", None),
+        ("/2018/Azerbaijan/driver/ZZZ/laps", "/race/{year}/{race}/driver/{driver}/laps", None),
+    ]
+    for url, path, model in cases:
+        response = await sessions_app.client.get(base + url)
+        assert (response.status_code == 200) == (model is not None), (url, response.text)
+        check(response, "/api/v1/fastf1" + path, model)

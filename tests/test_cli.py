@@ -1,0 +1,334 @@
+"""The ``pypole`` command as a user runs it: real subprocesses in empty working directories.
+
+Every process is bounded in time and killed in ``finally``, whatever the test's outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pypole_gql.config import DEV_KEY_FILE, Settings
+from pypole_gql.db.migrate import current
+from tests.auth.support import LOGIN, ME, REGISTER, new_account
+
+BIN = Path(sys.executable).parent
+PYPOLE = str(BIN / "pypole")
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+GOOD_SECRET = "cli-test-secret-0123456789-abcdefghijklmnop"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """The test's environment without any PYPOLE_ setting of the outer shell, plus ``settings``
+    (``access_token_minutes="5"`` becomes ``PYPOLE_ACCESS_TOKEN_MINUTES=5``)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not (name.startswith("PYPOLE_") and name[7:].lower() in Settings.model_fields)
+    }
+    env.update({f"PYPOLE_{name.upper()}": value for name, value in settings.items()})
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run(
+    args: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def stderr(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, signum: int = signal.SIGINT) -> int:
+        """Send ``signum`` and wait for the exit status."""
+        self.process.send_signal(signum)
+        return self.process.wait(timeout=STOP_TIMEOUT)
+
+
+@contextmanager
+def serving(
+    cwd: Path, *extra: str, env: dict[str, str] | None = None, ready_path: str = "/health/ready"
+) -> Iterator[Server]:
+    """``pypole serve`` on a free port in ``cwd``; yields once ``ready_path`` answers 200."""
+    port = free_port()
+    log = cwd.parent / f"{cwd.name}-{port}.stderr"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [PYPOLE, "serve", "--port", str(port), *extra],
+            cwd=cwd,
+            env=env or clean_env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"pypole serve exited with {process.returncode}:\n{server.stderr()}")
+            try:
+                if httpx.get(server.url + ready_path, timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"pypole serve did not become ready:\n{server.stderr()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)
+
+
+def graphql(
+    url: str, query: str, variables: dict[str, Any], token: str | None = None
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def register_and_login(url: str) -> tuple[dict[str, Any], str]:
+    """A new account over GraphQL; returns the login payload and the password."""
+    account = new_account()
+    graphql(url, REGISTER, {"input": account})
+    login = graphql(url, LOGIN, {"email": account["email"], "password": account["password"]})
+    return login["login"], account["password"]
+
+
+# -- pypole serve ----------------------------------------------------------------------------
+
+
+def test_serve_in_an_empty_directory(tmp_path: Path) -> None:
+    """The README's first command: migrated ./pypole.db, a dev secret, GraphQL accounts, a
+    quiet start and a clean stop on SIGINT."""
+    work = tmp_path / "empty"
+    work.mkdir()
+
+    with serving(work) as server:
+        ready = httpx.get(server.url + "/health/ready", timeout=5)
+        session, password = register_and_login(server.url)
+        me = graphql(server.url, ME, {}, token=session["accessToken"])
+        assert (
+            httpx.get(server.url + "/graphql", headers={"Accept": "text/html"}).status_code == 200
+        )
+        status = server.stop(signal.SIGINT)
+        log = server.stderr()
+
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert me["me"]["id"] == session["user"]["id"]
+    assert status == 0, log
+    assert sorted(p.name for p in work.iterdir() if not p.name.startswith("pypole.db-")) == [
+        DEV_KEY_FILE,
+        "pypole.db",
+    ]
+    assert current(f"sqlite+aiosqlite:///{work / 'pypole.db'}") == "0001"
+    for expected in ("db.migrated", "config.jwt_secret_generated", "app.started", "app.stopped"):
+        assert expected in log
+    assert "Traceback" not in log
+    # Alembic's own INFO narration is silenced at start.
+    assert "Running upgrade" not in log and "Context impl" not in log
+    for secret in (password, session["accessToken"], session["refreshToken"]):
+        assert secret not in log
+
+
+def test_tokens_survive_a_restart_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
+    with serving(tmp_path) as first:
+        session, _ = register_and_login(first.url)
+        assert first.stop(signal.SIGTERM) == 0, first.stderr()
+    secret = (tmp_path / DEV_KEY_FILE).read_text()
+
+    with serving(tmp_path) as second:
+        me = graphql(second.url, ME, {}, token=session["accessToken"])
+        assert second.stop(signal.SIGTERM) == 0, second.stderr()
+        log = second.stderr()
+
+    assert me["me"]["id"] == session["user"]["id"]
+    assert (tmp_path / DEV_KEY_FILE).read_text() == secret
+    assert "config.jwt_secret_from_file" in log
+    assert "Traceback" not in log
+
+
+def test_serve_reads_dotenv_in_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "PYPOLE_DATABASE_URL=sqlite+aiosqlite:///./data/from-dotenv.db\n"
+        "PYPOLE_ENV=prod\n"
+        f"PYPOLE_JWT_SECRET={GOOD_SECRET}\n"
+    )
+
+    with serving(tmp_path) as server:
+        session, _ = register_and_login(server.url)
+        log = server.stderr()
+
+    assert (tmp_path / "data" / "from-dotenv.db").exists()
+    assert not (tmp_path / "pypole.db").exists()
+    assert not (tmp_path / "data" / DEV_KEY_FILE).exists()  # prod: the given secret
+    assert session["expiresIn"] == 1800
+    assert '"event": "app.started"' in log  # prod logs JSON
+    assert GOOD_SECRET not in log
+
+
+def test_serve_with_two_workers(tmp_path: Path) -> None:
+    with serving(tmp_path, "--workers", "2") as server:
+        session, _ = register_and_login(server.url)
+        # Each request may land on either worker: all must accept the token (one secret).
+        answers = [
+            graphql(server.url, ME, {}, token=session["accessToken"])["me"]["id"] for _ in range(10)
+        ]
+        status = server.stop(signal.SIGTERM)
+        log = server.stderr()
+
+    assert answers == [session["user"]["id"]] * 10
+    assert status == 0, log
+    assert log.count("app.started") == 2
+    assert "Traceback" not in log
+
+
+def test_serve_with_the_replay_upstream(tmp_path: Path, fixtures_dir: Path) -> None:
+    with serving(tmp_path, "--replay", str(fixtures_dir)) as server:
+        response = httpx.get(f"{server.url}/api/v1/jolpica/schedule/2023", timeout=30)
+        log = server.stderr()
+
+    assert response.status_code == 200, response.text
+    assert "Traceback" not in log
+
+
+# -- refusals: one clear line, status 2, no traceback ----------------------------------------
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("pypole: "), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("secret", "fragment"),
+    [
+        pytest.param(None, "PYPOLE_JWT_SECRET is missing or a placeholder", id="missing"),
+        pytest.param("too-short-secret", "PYPOLE_JWT_SECRET is 16 bytes", id="short"),
+        pytest.param("replace-with-a-long-random-string", "placeholder", id="placeholder"),
+    ],
+)
+def test_serve_in_prod_refuses_a_weak_secret(
+    tmp_path: Path, secret: str | None, fragment: str
+) -> None:
+    settings = {"env": "prod"} | ({"jwt_secret": secret} if secret else {})
+
+    result = run([PYPOLE, "serve", "--port", str(free_port())], tmp_path, clean_env(**settings))
+
+    assert_refused(result, "configuration error", fragment)
+    assert not (tmp_path / "pypole.db").exists()  # refused before touching anything
+
+
+def test_serve_refuses_an_invalid_setting(tmp_path: Path) -> None:
+    result = run(
+        [PYPOLE, "serve", "--port", str(free_port())],
+        tmp_path,
+        clean_env(access_token_minutes="0", log_level="loud"),
+    )
+
+    assert_refused(result, "PYPOLE_ACCESS_TOKEN_MINUTES", "PYPOLE_LOG_LEVEL")
+
+
+def test_serve_refuses_a_bad_replay_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-fixtures"
+
+    result = run([PYPOLE, "serve", "--port", str(free_port()), "--replay", str(missing)], tmp_path)
+
+    assert_refused(result, "--replay", "not a usable fixtures directory", str(missing))
+
+
+def test_serve_refuses_a_replay_directory_without_fixtures(tmp_path: Path) -> None:
+    (tmp_path / "fixtures").mkdir()
+
+    result = run([PYPOLE, "serve", "--port", str(free_port()), "--replay", "fixtures"], tmp_path)
+
+    assert_refused(result, "not a usable fixtures directory")
+
+
+# -- pypole migrate, --help ------------------------------------------------------------------
+
+
+def test_migrate_a_fresh_sqlite_file_named_in_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PYPOLE_DATABASE_URL=sqlite+aiosqlite:///./db/fresh.db\n")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db' / 'fresh.db'}"
+
+    results, revisions = [], []
+    for args in ([], ["base"], []):  # up, down to nothing, up again
+        results.append(run([PYPOLE, "migrate", *args], tmp_path))
+        revisions.append(current(url))
+
+    assert [r.returncode for r in results] == [0, 0, 0], results
+    assert revisions == ["0001", None, "0001"]
+    assert "db.migrated" in results[0].stderr
+    assert "db.downgraded" in results[1].stderr
+    assert not any("Running upgrade" in r.stderr or "Traceback" in r.stderr for r in results)
+    assert not (tmp_path / "pypole.db").exists()
+
+
+def test_python_m_help(tmp_path: Path) -> None:
+    result = run([sys.executable, "-m", "pypole_gql", "--help"], tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    for command in ("serve", "migrate", "replay", "export-schema"):
+        assert command in result.stdout
+
+
+def test_serve_help_lists_its_options(tmp_path: Path) -> None:
+    result = run([PYPOLE, "serve", "--help"], tmp_path)
+
+    assert result.returncode == 0
+    for option in ("--host", "--port", "--workers", "--replay"):
+        assert option in result.stdout
+
+
+def test_an_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
+    result = run([sys.executable, "-m", "pypole_gql", "fly"], tmp_path)
+
+    assert result.returncode == 2
+    assert "invalid choice: 'fly'" in result.stderr
+    assert "Traceback" not in result.stderr
