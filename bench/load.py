@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from array import array
@@ -47,21 +48,27 @@ def build_request(url: str, method: str, body: bytes, headers: list[str]) -> tup
     return host, port, head + body
 
 
+@dataclass
+class Window:
+    """The measured window, shared by every connection; ``stop_at`` may move earlier."""
+
+    measure_from: float
+    stop_at: float
+
+
 class _Connection(asyncio.Protocol):
     def __init__(
         self,
         request: bytes,
         tally: Tally,
         *,
-        measure_from: float,
-        stop_at: float,
+        window: Window,
         expect_length: int | None,
         done: asyncio.Future[None],
     ) -> None:
         self.request = request
         self.tally = tally
-        self.measure_from = measure_from
-        self.stop_at = stop_at
+        self.window = window
         self.expect_length = expect_length
         self.done = done
         self.buffer = bytearray()
@@ -100,7 +107,7 @@ class _Connection(asyncio.Protocol):
         if len(self.buffer) < self.need:
             return
         now = time.perf_counter()
-        if self.sent_at >= self.measure_from:
+        if self.window.measure_from <= self.sent_at < self.window.stop_at:
             tally = self.tally
             tally.statuses[self.status] = tally.statuses.get(self.status, 0) + 1
             body_length = self.need - (self.buffer.find(b"\r\n\r\n") + 4)
@@ -111,7 +118,7 @@ class _Connection(asyncio.Protocol):
             else:
                 tally.requests += 1
                 tally.latencies.append((now - self.sent_at) * 1e6)
-        if now >= self.stop_at:
+        if now >= self.window.stop_at:
             self._finish()
         else:
             self._send()
@@ -128,7 +135,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
-            if time.perf_counter() < self.stop_at:
+            if time.perf_counter() < self.window.stop_at:
                 self.tally.failures += 1
             self.done.set_result(None)
 
@@ -144,6 +151,7 @@ async def run(
     warmup: float,
     start_at: float,
     expect_length: int | None,
+    stop_file: str | None = None,
 ) -> dict[str, object]:
     host, port, request = build_request(url, method, body, headers)
     loop = asyncio.get_running_loop()
@@ -151,8 +159,8 @@ async def run(
     if delay > 0:
         await asyncio.sleep(delay)
     began = time.perf_counter()
-    measure_from = began + warmup
-    stop_at = measure_from + duration
+    window = Window(measure_from=began + warmup, stop_at=began + warmup + duration)
+    measure_from = window.measure_from
     tally = Tally()
     futures: list[asyncio.Future[None]] = []
     for _ in range(connections):
@@ -162,19 +170,21 @@ async def run(
             lambda d=done: _Connection(  # type: ignore[misc]
                 request,
                 tally,
-                measure_from=measure_from,
-                stop_at=stop_at,
+                window=window,
                 expect_length=expect_length,
                 done=d,
             ),
             host,
             port,
         )
+    watcher = asyncio.ensure_future(_watch(stop_file, window)) if stop_file else None
     await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
     cpu_before = time.process_time()
     await asyncio.wait_for(asyncio.gather(*futures), timeout=duration + warmup + 30)
     cpu = time.process_time() - cpu_before
-    ended = min(time.perf_counter(), stop_at) if tally.requests else stop_at
+    if watcher is not None:
+        watcher.cancel()
+    ended = min(time.perf_counter(), window.stop_at) if tally.requests else window.stop_at
     return {
         "requests": tally.requests,
         "failures": tally.failures,
@@ -185,6 +195,16 @@ async def run(
         "cpu_seconds": round(cpu, 3),
         "latencies_us": [round(v, 1) for v in tally.latencies],
     }
+
+
+async def _watch(stop_file: str, window: Window) -> None:
+    """End the window as soon as ``stop_file`` exists (an event the harness waits for,
+    such as the end of a cold load, rather than a fixed duration)."""
+    while True:
+        if os.path.exists(stop_file):  # noqa: ASYNC240 - a stat every 20 ms, no I/O wait
+            window.stop_at = min(window.stop_at, time.perf_counter())
+            return
+        await asyncio.sleep(0.02)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--start-at", type=float, default=0.0, help="epoch seconds")
     parser.add_argument("--expect-length", type=int)
+    parser.add_argument("--stop-file", help="end the window early once this file exists")
     args = parser.parse_args(argv)
     body = b""
     if args.body_file:
@@ -221,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup=args.warmup,
             start_at=args.start_at,
             expect_length=args.expect_length,
+            stop_file=args.stop_file,
         )
     )
     json.dump(result, sys.stdout)

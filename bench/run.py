@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
@@ -109,6 +108,13 @@ class Load:
         )
 
 
+@dataclass
+class RunningLoad:
+    processes: list[subprocess.Popen[bytes]]
+    measure_from: float  # epoch seconds
+    duration: float
+
+
 def combine(rounds: list[list[dict[str, Any]]], server_cpu: list[float | None]) -> Load:
     """One Load from the outputs of generator processes (per round, per process)."""
     flat = [r for results in rounds for r in results]
@@ -146,14 +152,22 @@ def _percentile(ordered: Sequence[float], q: float) -> float:
 
 
 def http(
-    url: str, body: bytes | None = None, *, method: str | None = None, timeout: float = 300
+    url: str,
+    body: bytes | None = None,
+    *,
+    method: str | None = None,
+    timeout: float = 300,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, bytes, float]:
     """One request from this process: status, body and seconds taken."""
     request = urllib.request.Request(  # noqa: S310 - loopback URLs built here
         url,
         data=body,
         method=method or ("POST" if body is not None else "GET"),
-        headers={"Content-Type": "application/json"} if body is not None else {},
+        headers={
+            **({"Content-Type": "application/json"} if body is not None else {}),
+            **(headers or {}),
+        },
     )
     started = time.perf_counter()
     try:
@@ -194,8 +208,43 @@ class Bench:
         duration: float | None = None,
         expect_length: int | None = None,
         server: Server | None = None,
+        stop_file: Path | None = None,
     ) -> Load:
-        """Throughput and latency of ``url`` under load from generator processes."""
+        """Throughput and latency of ``url`` under load from generator processes.
+
+        ``stop_file``: the window also ends as soon as that file exists (``duration`` is
+        then an upper bound), for a figure measured while something else runs.
+        """
+        running = self.start_load(
+            url,
+            method=method,
+            body=body,
+            headers=headers,
+            connections=connections,
+            duration=duration,
+            expect_length=expect_length,
+            stop_file=stop_file,
+        )
+        return self.finish_load(running, server=server)
+
+    def start_load(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        body: bytes = b"",
+        headers: Sequence[str] = (),
+        connections: int | None = None,
+        duration: float | None = None,
+        expect_length: int | None = None,
+        start_at: float | None = None,
+        stop_file: Path | None = None,
+    ) -> RunningLoad:
+        """Start the generator processes of one load; :meth:`finish_load` collects them.
+
+        Loads started with the same ``start_at`` run side by side (their own connections,
+        the same window), e.g. two URLs measured during the same cold load.
+        """
         connections = connections or self.concurrency
         duration = duration or self.duration
         generators = max(1, min(self.generators, connections))
@@ -205,7 +254,8 @@ class Bench:
                 handle.write(body)
                 body_file = handle.name
         warmup = min(1.0, max(0.2, duration / 10))
-        start_at = time.time() + 0.5 + 0.2 * generators
+        if start_at is None:
+            start_at = time.time() + 0.5 + 0.2 * generators
         commands = []
         for index in range(generators):
             share = connections // generators + (1 if index < connections % generators else 0)
@@ -231,6 +281,8 @@ class Bench:
                 command += ["--body-file", body_file]
             if expect_length is not None:
                 command += ["--expect-length", str(expect_length)]
+            if stop_file is not None:
+                command += ["--stop-file", str(stop_file)]
             commands.append(command)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
@@ -240,12 +292,17 @@ class Bench:
             subprocess.Popen(c, stdout=subprocess.PIPE, env=env, cwd=REPO_ROOT)  # noqa: S603
             for c in commands
         ]
+        return RunningLoad(processes, start_at + warmup, duration)
+
+    def finish_load(self, running: RunningLoad, *, server: Server | None = None) -> Load:
+        """Wait for a load's generators; with ``server``, also its CPU use in the window
+        (only meaningful when no other load runs at the same time)."""
         cpu_start = None
         if server is not None:
-            time.sleep(max(0.0, start_at + warmup - time.time()))
+            time.sleep(max(0.0, running.measure_from - time.time()))
             cpu_start = cpu_seconds(server.pid)
             cpu_at = time.perf_counter()
-        outputs = [p.communicate(timeout=duration + 120)[0] for p in processes]
+        outputs = [p.communicate(timeout=running.duration + 120)[0] for p in running.processes]
         server_cpu = None
         if server is not None and cpu_start is not None:
             server_cpu = (cpu_seconds(server.pid) - cpu_start) / (time.perf_counter() - cpu_at)
@@ -380,74 +437,34 @@ class Bench:
         return figure
 
     def figure_4(self) -> Figure:
-        # TODO(fastf1): cold load through the server vs FastF1 loading the same session in
-        # a plain script (ratio); a warm repeat; telemetry of another lap of a loaded
-        # session; RSS of the server and its workers after 1 and after 5 sessions.
-        return Figure(
-            4,
-            "FastF1 cold/warm load and RSS",
-            status="todo",
-            summary="in progress: waits for the FastF1 GraphQL session query",
-        )
+        from bench.fastf1_figures import figure_4
+
+        return figure_4(self)
 
     def figure_5(self) -> Figure:
-        # TODO(fastf1): telemetry of one full lap: GraphQL vs the REST shim vs serialising
-        # the same arrays with orjson alone.
-        return Figure(
-            5,
-            "telemetry of one lap: GraphQL vs REST vs orjson",
-            status="todo",
-            summary="in progress: waits for the FastF1 telemetry fields",
-        )
+        from bench.fastf1_figures import figure_5
+
+        return figure_5(self)
 
     def figure_6(self) -> Figure:
-        figure = Figure(6, "/health/live during a cold FastF1 load vs idle")
-        app = self.stack.start_app("fastf1-live")
-        live = f"{app.url}/health/live"
-        connections = min(4, self.concurrency)
-        idle = self.load(live, connections=connections, server=app)
-        figure.rows.append(idle.row("idle"))
-        outcome: dict[str, Any] = {}
+        from bench.fastf1_figures import figure_6
 
-        def cold_load() -> None:
-            outcome["status"], outcome["body"], outcome["seconds"] = http(
-                f"{app.url}/graphql", graphql_body(FASTF1_LAPS), timeout=600
-            )
-
-        loader = threading.Thread(target=cold_load, daemon=True)
-        loader.start()
-        time.sleep(0.5)
-        busy = self.load(live, connections=connections, server=app)
-        still_loading = loader.is_alive()
-        loader.join(timeout=600)
-        self.stack.stop(app)
-        body: bytes = outcome.get("body", b"")
-        if outcome.get("status") != 200 or b'"errors"' in body:
-            figure.status = "todo"
-            figure.summary = "in progress: the FastF1 session query did not succeed yet"
-            figure.notes.append(f"answer: {body[:200]!r}")
-            return figure
-        figure.rows.append(
-            busy.row("during a cold FastF1 load", load_seconds=round(outcome["seconds"], 2))
-        )
-        figure.summary = (
-            f"p99 {busy.p99_ms:.2f} ms during vs {idle.p99_ms:.2f} ms idle; "
-            f"cold load {outcome['seconds']:.1f} s"
-        )
-        if not still_loading:
-            figure.notes.append("the load ended before the measurement did: figure diluted")
-        return figure
+        return figure_6(self)
 
     def figure_7(self) -> Figure:
-        n = self.concurrency
-        figure = Figure(7, f"{n} concurrent cold identical dashboard queries: upstream requests")
+        n = self.args.burst
+        figure = Figure(
+            7, f"{n} concurrent cold identical requests (dashboard, FastF1 session): upstream"
+        )
         body = graphql_body(DASHBOARD, {"year": 2022})
         app = self.stack.start_app("cold-one")
         self.reset_upstream()
         http(f"{app.url}/graphql", body)
         single = self.upstream_count()
         self.stack.stop(app)
-        figure.rows.append(Row("1 cold request", upstream=single))
+        figure.rows.append(
+            Row("1 cold dashboard query (2022)", upstream=single, extra={"counted": "/ergast/"})
+        )
 
         app = self.stack.start_app("cold-many")
         self.reset_upstream()
@@ -456,12 +473,12 @@ class Bench:
         self.stack.stop(app)
         failed = sum(1 for s in statuses if s != 200)
         figure.rows.append(
-            Row(f"{n} concurrent cold requests", upstream=many, extra={"failed": failed})
+            Row(f"{n} concurrent cold dashboard queries", upstream=many, extra={"failed": failed})
         )
-        figure.summary = f"{many} upstream requests for {n} vs {single} for one"
-        # TODO(fastf1): the same for N concurrent cold FastF1 session queries, counting
-        # FastF1 loads (replay requests under /static/ and the worker pool's loads).
-        figure.notes.append("FastF1 part in progress (needs the session query)")
+        figure.summary = f"Jolpica: {many} upstream requests for {n} vs {single} for one"
+        from bench.fastf1_figures import figure_7_fastf1
+
+        figure.summary += "; " + figure_7_fastf1(self, figure, n)
         return figure
 
     def figure_8(self) -> Figure:
@@ -499,6 +516,21 @@ class Bench:
     # -- shared app ----------------------------------------------------------------------
 
     _shared: Server | None = None
+    _fastf1: Server | None = None
+
+    def fastf1_app(self) -> Server | None:
+        """The app figure 4 left with 2018 Baku R loaded, if it still runs."""
+        if self._fastf1 is not None and self._fastf1.process.poll() is None:
+            return self._fastf1
+        return None
+
+    def keep_fastf1_app(self, app: Server) -> None:
+        self._fastf1 = app
+
+    def stop_fastf1_app(self) -> None:
+        if self._fastf1 is not None:
+            self.stack.stop(self._fastf1)
+            self._fastf1 = None
 
     def shared_app(self) -> Server:
         if self._shared is None or self._shared.process.poll() is not None:
@@ -560,8 +592,8 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    versions = {}
-    for package in ("starlette", "uvicorn", "strawberry-graphql", "orjson", "redis"):
+    versions: dict[str, str | None] = {}
+    for package in ("starlette", "uvicorn", "strawberry-graphql", "orjson", "redis", "fastf1"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -619,6 +651,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"load average at start {m['load_average']}. "
         f"Options: duration {report['options']['duration']} s, "
         f"concurrency {report['options']['concurrency']}, "
+        f"burst {report['options'].get('burst')}, "
         f"generator processes {report['options']['generators']}.",
     ]
     for figure in report["figures"]:
@@ -650,7 +683,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per load figure")
     parser.add_argument(
-        "--concurrency", type=int, default=32, help="connections (and burst size of figure 7)"
+        "--concurrency", type=int, default=32, help="connections of the load figures"
+    )
+    parser.add_argument(
+        "--burst", type=int, default=20, help="concurrent cold requests of figure 7"
     )
     parser.add_argument(
         "--generators", type=int, default=1, help="load generator processes sharing them"
@@ -686,6 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "options": {
             "duration": args.duration,
             "concurrency": args.concurrency,
+            "burst": args.burst,
             "generators": args.generators,
             "log_level": args.log_level,
             "only": wanted,

@@ -63,6 +63,52 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (Linux)."""
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        if not Path(f"/proc/{current}").exists():
+            continue
+        found.append(current)
+        stack += _children(current)
+    return found
+
+
+def _status_kib(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def memory_mb(pid: int) -> dict[str, float | int]:
+    """Memory of ``pid`` and its descendants (the server and its FastF1 workers), in MB.
+
+    ``rss`` is the plain sum of each process's resident set (shared pages count once per
+    process, so it overstates); ``pss`` shares them out (the honest total, when the kernel
+    has ``smaps_rollup``); ``processes`` counts the tree.
+    """
+    pids = process_tree(pid)
+    rss = sum(_status_kib(p, "VmRSS") for p in pids)
+    pss = sum(_pss_kib(p) for p in pids)
+    return {"rss": round(rss / 1024, 1), "pss": round(pss / 1024, 1), "processes": len(pids)}
+
+
 @dataclass
 class Server:
     name: str

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from pypole_gql.config import Settings
-from pypole_gql.graphql.response_cache import ResponseCache
+from pypole_gql.graphql.response_cache import ResponseCache, RestResponseCache
 from pypole_gql.graphql.schema import build_schema
 from pypole_gql.graphql.view import make_view
 from pypole_gql.health import routes as health_routes
@@ -41,23 +41,26 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     graphql = make_view(
         schema, graphiql=settings.graphiql_enabled, timeout=settings.graphql_timeout
     )
-    # A thin layer in front of the view: repeated anonymous queries answered from cache.
-    response_cache = (
-        ResponseCache(graphql, schema, introspection=settings.introspection_enabled)
-        if settings.response_cache
-        else None
-    )
     app = Starlette(
         routes=[
             *health_routes,
-            Route("/graphql", response_cache or graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
             *api_routes(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Repeated anonymous GraphQL queries and REST Jolpica reads answered from cache, inside
+    # the rate limiter and the access log, in front of the router.
+    response_cache = rest_response_cache = None
+    if settings.response_cache:
+        response_cache = ResponseCache(schema, introspection=settings.introspection_enabled)
+        rest_response_cache = RestResponseCache()
+        app.add_middleware(rest_response_cache.wrap)
+        app.add_middleware(response_cache.wrap)
     app.state.response_cache = response_cache
+    app.state.rest_response_cache = rest_response_cache
     app.add_middleware(RateLimitMiddleware)  # inside RequestContext: logged with client IP
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -74,13 +74,16 @@ class Settings(BaseSettings):
     schedule_url: str = "https://raw.githubusercontent.com/theOehrly/f1schedule/master"
     fastf1_cache_dir: Path | None = None
     fastf1_workers: int = Field(default=1, ge=1, le=16)
+    fastf1_timeout: float = Field(default=30.0, gt=0, le=600)
+    fastf1_load_timeout: float = Field(default=300.0, gt=0, le=3600)
 
     # Cache TTLs (seconds)
     jolpica_ttl: int = Field(default=900, ge=0)
     archive_ttl: int = Field(default=30 * 24 * 3600, ge=0)
     fastf1_ttl: int = Field(default=24 * 3600, ge=0)
     stale_grace: int = Field(default=7 * 24 * 3600, ge=0)
-    # Whole GraphQL responses of anonymous queries, kept as long as the data under them.
+    # Whole responses of anonymous GraphQL queries and REST Jolpica reads, kept as long as
+    # the data under them.
     response_cache: bool = True
 
     # Edge
@@ -182,11 +185,13 @@ class Settings(BaseSettings):
         try:
             with os.fdopen(fd, "w") as tmp:
                 tmp.write(secrets.token_urlsafe(48))
-            if path.exists():  # unreadable or too short: replace it
-                os.replace(tmp_name, path)
-            else:
-                with contextlib.suppress(FileExistsError):
-                    os.link(tmp_name, path)
+            try:
+                os.link(tmp_name, path)
+            except FileExistsError:
+                # Another worker linked its secret first (use it), unless the file there is
+                # unusable (empty, too short): only then replace it.
+                if _read_secret(path) is None:
+                    os.replace(tmp_name, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)

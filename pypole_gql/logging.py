@@ -7,16 +7,23 @@ path can add to them without threading a logger through.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import functools
+import json as stdlib_json
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+import time
+from collections.abc import Callable, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, Final, TextIO, cast
 
+import orjson
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 REDACTED = "[REDACTED]"
 _SENSITIVE_KEY = re.compile(
@@ -29,6 +36,10 @@ _SENSITIVE_TEXT = re.compile(
     r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
     r"|\$argon2(?:id|i|d)\$[A-Za-z0-9+/=$,.-]+"
 )
+#: structlog's level names for its method names (add_log_level's mapping).
+_LEVEL_NAMES: Final = {"warn": "warning", "exception": "error"}
+#: The most bytes of log lines kept before they are written (see _BatchedLines).
+_BATCH_BYTES = 64 * 1024
 # Keys whose values are safe even though their names look sensitive.
 _SAFE_KEYS = frozenset({"token_type", "tokens", "max_tokens"})
 
@@ -95,13 +106,21 @@ def _sensitive_key(key: str) -> bool:
     return key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key) is not None
 
 
+def _redact_text(value: str) -> str:
+    # Every match of _SENSITIVE_TEXT holds one of these: most values hold none, and three
+    # substring tests cost a fraction of the regex scan.
+    if "eyJ" in value or "$argon2" in value or "bearer" in value.lower():
+        return _SENSITIVE_TEXT.sub(REDACTED, value)
+    return value
+
+
 def _redact_value(key: str, value: Any) -> Any:
     if _sensitive_key(key):
         return REDACTED
     if value is None or type(value) in (int, float, bool):
         return value
     if isinstance(value, str):
-        return _SENSITIVE_TEXT.sub(REDACTED, value)
+        return _redact_text(value)
     if isinstance(value, Mapping):
         return {str(k): _redact_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -113,11 +132,14 @@ def redact_secrets(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: hide passwords, tokens and Authorization headers in an event."""
-    for key in list(event_dict):
-        if key == "event":
-            event_dict[key] = _redact_value("event", event_dict[key])
-        else:
-            event_dict[key] = _redact_value(key, event_dict[key])
+    for key, value in event_dict.items():
+        # Replacing the values of existing keys while iterating is fine (no key is added).
+        if _sensitive_key(key):
+            event_dict[key] = REDACTED
+        elif type(value) is str:
+            event_dict[key] = _redact_text(value)
+        elif value is not None and type(value) not in (int, float, bool):
+            event_dict[key] = _redact_value(key, value)
     return event_dict
 
 
@@ -130,38 +152,208 @@ def _add_request_id(
     return event_dict
 
 
+class _LineWriter:
+    """structlog's last stop in JSON mode: each event, rendered to one line of bytes, is
+    written and flushed at once (no stdlib ``logging`` on the way)."""
+
+    __slots__ = ("_write", "name")
+
+    def __init__(self, write: Callable[[bytes], None], name: str | None = None) -> None:
+        self._write = write
+        self.name = name  # read by structlog.stdlib.add_logger_name
+
+    def msg(self, line: bytes) -> None:
+        self._write(line)
+
+    debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+class _BatchedLines:
+    """Writes lines to a byte stream, the lines of one turn of the event loop at once.
+
+    Every request logs a line, and stderr's byte stream is unbuffered: one system call a
+    line. On the event loop, lines are kept until the end of the loop's current turn (or
+    until :data:`_BATCH_BYTES` of them) and written together; off the loop (start-up,
+    worker threads) each line is written at once. Lines still kept at exit are written
+    then.
+    """
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._lines: list[bytes] = []
+        self._size = 0
+        # The loop whose current turn ends with writing the kept lines.
+        self._pending: asyncio.AbstractEventLoop | None = None
+        atexit.register(self.flush)
+
+    def __call__(self, line: bytes) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._write(line + b"\n")
+            return
+        if self._pending is not loop:
+            # Another loop's turn may never end (it stopped): its lines go first, now.
+            self.flush()
+            self._pending = loop
+            loop.call_soon(self.flush)
+        self._lines.append(line)
+        self._size += len(line)
+        if self._size >= _BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        self._pending = None
+        if self._lines:
+            lines, self._lines, self._size = self._lines, [], 0
+            lines.append(b"")
+            self._write(b"\n".join(lines))
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = self._out.write(view)
+            if written is None:  # a non-blocking stream that is full: give up on this batch
+                return
+            view = view[written:]
+        self._out.flush()
+
+
+def _line_output(stream: TextIO) -> Callable[[bytes], None]:
+    """A function writing one rendered line to ``stream`` (its byte buffer when it has one)."""
+    binary: BinaryIO | None = getattr(stream, "buffer", None)
+    if binary is not None:
+        stream.flush()  # text already written goes first
+        return _BatchedLines(binary)
+
+    def write_text(line: bytes) -> None:
+        stream.write(line.decode() + "\n")
+        stream.flush()
+
+    return write_text
+
+
+def _json_fallback(value: Any) -> Any:
+    # structlog's own JSONRenderer convention: __structlog__() when defined, else repr().
+    structlog_repr = getattr(value, "__structlog__", None)
+    return structlog_repr() if structlog_repr is not None else repr(value)
+
+
+def _json_bytes(event_dict: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(event_dict, default=_json_fallback, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # what orjson refuses (an int beyond 64 bits, ...): the slow way
+        return stdlib_json.dumps(event_dict, default=_json_fallback).encode()
+
+
+def _render_json(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> bytes:
+    return _json_bytes(event_dict)
+
+
+def _render_json_text(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> str:
+    return _json_bytes(event_dict).decode()
+
+
+class _Stamp:
+    """structlog processor for JSON lines: ``level``, ``logger`` and ``timestamp`` in one
+    step, as ``add_log_level``, ``add_logger_name`` and ``TimeStamper(fmt="iso", utc=True)``
+    write them (``2024-05-01T12:00:00.123456Z``), the date and time formatted once a second."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(
+        self, logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        event_dict["level"] = _LEVEL_NAMES.get(method, method)
+        record = event_dict.get("_record")
+        event_dict["logger"] = logger.name if record is None else record.name
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            # Two threads may both refresh it: each writes a consistent pair.
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+            prefix = self._prefix
+        else:
+            prefix = self._prefix
+        micros = int((now - second) * 1_000_000)
+        event_dict["timestamp"] = f"{prefix}.{micros:06d}Z" if micros else f"{prefix}Z"
+        return event_dict
+
+
+def _format_exc_info(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # structlog's format_exc_info, skipped for the (many) events without an exception.
+    if "exc_info" not in event_dict:
+        return event_dict
+    formatted: MutableMapping[str, Any] = structlog.processors.format_exc_info(
+        logger, method, event_dict
+    )
+    return formatted
+
+
 def configure_logging(*, json: bool, level: str = "INFO") -> None:
-    """Route structlog and the standard library's logging through one renderer."""
+    """Route structlog and the standard library's logging through one renderer.
+
+    JSON (production): structlog events are rendered with orjson and written straight to
+    stderr, one flushed line each; the standard library's records (third-party libraries)
+    go through a ``logging`` handler with the same processors. Console (development): both
+    go through ``logging`` and structlog's console renderer.
+    """
+    # Redaction runs once the event holds everything a caller or a library put in it; the
+    # fields added after it (level, logger name, time) are the app's own.
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         redact_secrets,
     ]
-    renderer: Any
+    stream = sys.stderr
+    formatter: logging.Formatter
     if json:
-        renderer = structlog.processors.JSONRenderer()
-        shared.append(structlog.processors.format_exc_info)
+        shared += [_Stamp(), _format_exc_info]
+        structlog.configure(
+            processors=[*shared, _render_json],
+            logger_factory=functools.partial(_LineWriter, _line_output(stream)),
+            wrapper_class=structlog.make_filtering_bound_logger(
+                logging.getLevelNamesMapping()[level.upper()]
+            ),
+            cache_logger_on_first_use=False,
+        )
+        formatter = structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _render_json_text,
+            ],
+        )
     else:
+        shared += [
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ]
         # Plain tracebacks: rich's (structlog's default when rich is installed) prints local
         # variables, and a local may be a password or a token.
         renderer = structlog.dev.ConsoleRenderer(
-            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
         )
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
-    )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
-    )
-    handler = logging.StreamHandler(sys.stderr)
+        structlog.configure(
+            processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.stdlib.BoundLogger,
+            cache_logger_on_first_use=False,
+        )
+        formatter = structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers = [handler]
@@ -174,6 +366,63 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
-    return logger
+class _Logger:
+    """What :func:`get_logger` returns: structlog's logger for the configuration in force.
+
+    structlog's lazy proxy builds a bound logger on every call; with
+    ``cache_logger_on_first_use`` it keeps the first one for good, so a later
+    ``configure()`` (tests, ``capture_logs`` restoring its state) would not reach it. This
+    one is rebuilt whenever the configured processors list, wrapper class, logger factory or
+    context class is another object than the one it was built with.
+    """
+
+    __slots__ = ("_bound", "_built_for", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._bound: Any = None
+        self._built_for: tuple[Any, ...] = ()
+
+    def _current(self) -> Any:
+        config = structlog.get_config()
+        processors, wrapper, factory, context = self._built_for or (None, None, None, None)
+        if (
+            config["processors"] is not processors
+            or config["wrapper_class"] is not wrapper
+            or config["logger_factory"] is not factory
+            or config["context_class"] is not context
+        ):
+            self._bound = structlog.get_logger(self._name).bind()
+            self._built_for = (
+                config["processors"],
+                config["wrapper_class"],
+                config["logger_factory"],
+                config["context_class"],
+            )
+        return self._bound
+
+    def debug(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._current().debug(event, *args, **kw)
+
+    def info(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._current().info(event, *args, **kw)
+
+    def warning(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._current().warning(event, *args, **kw)
+
+    def error(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._current().error(event, *args, **kw)
+
+    def exception(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._current().exception(event, *args, **kw)
+
+    def critical(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._current().critical(event, *args, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._current(), name)
+
+
+def get_logger(name: str) -> FilteringBoundLogger:
+    """A logger named ``name``; it follows whatever :func:`configure_logging` set last."""
+    return cast(FilteringBoundLogger, _Logger(name))

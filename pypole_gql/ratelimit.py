@@ -33,15 +33,14 @@ import functools
 import ipaddress
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Final
 
 import orjson
 import redis.asyncio as aioredis
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 from limits.util import WindowStats
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -55,13 +54,64 @@ from pypole_gql.logging import get_logger
 
 log = get_logger("pypole.ratelimit")
 
-T = TypeVar("T")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULT_KEY_PREFIX = "pypole:ratelimit:v1"
 LIMITED_PREFIXES = ("/graphql", "/api")
 AUTH_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/register"})
 GRAPHQL_PREFIX = "/graphql"
+#: Resolved client addresses remembered per limiter (peer and forwarded-for values).
+ADDRESS_MEMO_ENTRIES: Final = 4096
+#: How often the in-process store drops the windows of clients gone quiet (seconds).
+SWEEP_INTERVAL: Final = 10.0
+
+# One round trip per request: every policy of the request is charged by one script, in
+# order, stopping at the first refusal. The keys and the list layout are those of the
+# ``limits`` library's moving window (newest hit first, trimmed to the limit, expiring
+# with the window), so instances of older versions count in the same windows.
+# ARGV: now, then per key: limit, expiry. Returns per key charged: allowed (0/1), the
+# oldest hit still in the window (a string, "" when none) and how many hits it holds.
+_CHARGE_SCRIPT: Final = """
+local now = tonumber(ARGV[1])
+local result = {}
+for i, key in ipairs(KEYS) do
+    local limit = tonumber(ARGV[2 * i])
+    local expiry = tonumber(ARGV[2 * i + 1])
+    local allowed = 1
+    local entry = redis.call('lindex', key, limit - 1)
+    if entry and tonumber(entry) >= now - expiry then
+        allowed = 0
+    else
+        redis.call('lpush', key, now)
+        redis.call('ltrim', key, 0, limit - 1)
+        redis.call('expire', key, expiry)
+    end
+    local low, high, found = 0, redis.call('llen', key) - 1, nil
+    while low <= high do
+        local mid = math.floor((low + high) / 2)
+        local value = tonumber(redis.call('lindex', key, mid))
+        if value and value > now - expiry then
+            found = mid
+            low = mid + 1
+        else
+            high = mid - 1
+        end
+    end
+    if found then
+        table.insert(result, allowed)
+        table.insert(result, redis.call('lindex', key, found))
+        table.insert(result, found + 1)
+    else
+        table.insert(result, allowed)
+        table.insert(result, "")
+        table.insert(result, 0)
+    end
+    if allowed == 0 then
+        break
+    end
+end
+return result
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +139,7 @@ class Decision:
         amount = str(self.limit.amount)
         remaining = str(self.remaining)
         headers = {
-            "RateLimit-Policy": ", ".join(f"{p.amount};w={p.get_expiry()}" for p in self.policies),
+            "RateLimit-Policy": _policy_header(self.policies),
             "RateLimit": f"limit={amount}, remaining={remaining}, reset={self.reset_after}",
             "X-RateLimit-Limit": amount,
             "X-RateLimit-Remaining": remaining,
@@ -99,11 +149,35 @@ class Decision:
             headers["Retry-After"] = str(max(1, self.reset_after))
         return headers
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """:meth:`headers` as ASGI header pairs (lower-case names), built directly: every
+        limited response carries them."""
+        amount = str(self.limit.amount).encode()
+        remaining = str(self.remaining).encode()
+        headers = [
+            (b"ratelimit-policy", _policy_header(self.policies).encode()),
+            (
+                b"ratelimit",
+                b"limit=%b, remaining=%b, reset=%d" % (amount, remaining, self.reset_after),
+            ),
+            (b"x-ratelimit-limit", amount),
+            (b"x-ratelimit-remaining", remaining),
+            (b"x-ratelimit-reset", b"%d" % math.ceil(self.reset_at)),
+        ]
+        if not self.allowed:
+            headers.append((b"retry-after", b"%d" % max(1, self.reset_after)))
+        return headers
+
     def error(self) -> RateLimited:
         """The :class:`RateLimited` error for this refusal (REST renders it as a 429)."""
         return RateLimited(
             self.detail, headers=self.headers(), extra={"retryAfter": max(1, self.reset_after)}
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_header(policies: tuple[RateLimitItem, ...]) -> str:
+    return ", ".join(f"{p.amount};w={p.get_expiry()}" for p in policies)
 
 
 def _parse_limits(value: str, setting: str) -> tuple[RateLimitItem, ...]:
@@ -141,6 +215,71 @@ def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     return address
 
 
+@dataclass(frozen=True, slots=True)
+class _Address:
+    """What the limiter needs to know about one address, worked out once per address."""
+
+    text: str  # normalised: an IPv4-mapped IPv6 address reads as the IPv4 one
+    bucket: str  # the budget it counts against: itself, or its /64 for IPv6
+    trusted: bool  # inside PYPOLE_TRUSTED_PROXIES
+
+
+@dataclass(frozen=True, slots=True)
+class _Charge:
+    """One policy to charge: the budget (``api`` or ``auth``) and its limit."""
+
+    scope: str
+    item: RateLimitItem
+    amount: int
+    expiry: int
+
+
+class _MemoryWindows:
+    """Moving windows in process, as the ``limits`` library's moving window counts them.
+
+    Per (budget, client, policy): the times of the hits still inside the window, oldest
+    first, at most ``limit`` of them. A request is refused when the window already holds
+    ``limit`` hits. Runs on the event loop without awaiting, so it needs no lock. Windows
+    of clients gone quiet are dropped every :data:`SWEEP_INTERVAL` seconds.
+    """
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, str, int, int], deque[float]] = {}
+        self._next_sweep = 0.0
+
+    def charge(self, bucket: str, charges: Sequence[_Charge], now: float) -> list[WindowStats]:
+        """Charge each policy in order, stopping after the first that refuses; returns the
+        stats of those charged, a refusal's ``remaining`` being -1."""
+        if now >= self._next_sweep:
+            self._sweep(now)
+        results = []
+        for charge in charges:
+            key = (charge.scope, bucket, charge.amount, charge.expiry)
+            window = self._windows.get(key)
+            if window is None:
+                window = self._windows[key] = deque(maxlen=charge.amount)
+            start = now - charge.expiry
+            while window and window[0] < start:
+                window.popleft()
+            allowed = len(window) < charge.amount
+            if allowed:
+                window.append(now)
+            oldest = window[0] if window else now
+            remaining = charge.amount - len(window) if allowed else -1
+            results.append(WindowStats(oldest + charge.expiry, remaining))
+            if not allowed:
+                break
+        return results
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + SWEEP_INTERVAL
+        stale = [
+            key for key, window in self._windows.items() if not window or window[-1] < now - key[3]
+        ]
+        for key in stale:
+            del self._windows[key]
+
+
 class RateLimiter:
     """Charges requests against the general and the auth budget of their client IP.
 
@@ -162,10 +301,20 @@ class RateLimiter:
         self.limits = _parse_limits(rate_limit, "PYPOLE_RATE_LIMIT")
         self.auth_limits = _parse_limits(auth_rate_limit, "PYPOLE_AUTH_RATE_LIMIT")
         self.trusted_proxies = _parse_networks(trusted_proxies)
-        self._memory_storage = MemoryStorage()
-        self._memory = MovingWindowRateLimiter(self._memory_storage)
+        api = [_Charge("api", item, item.amount, item.get_expiry()) for item in self.limits]
+        auth = [_Charge("auth", item, item.amount, item.get_expiry()) for item in self.auth_limits]
+        self._api_charges = tuple(api)
+        self._auth_charges = tuple(auth)
+        self._both_charges = (*api, *auth)
+        self._policies = {
+            charges: tuple(charge.item for charge in charges)
+            for charges in (self._api_charges, self._auth_charges, self._both_charges)
+        }
+        self._addresses: dict[str, _Address | None] = {}
+        self._memory = _MemoryWindows()
+        self._key_prefix = key_prefix
         self._pool: aioredis.ConnectionPool | None = None
-        self._redis: MovingWindowRateLimiter | None = None
+        self._script: Any = None
         if redis_url:
             url = redis_url.removeprefix("async+")
             # Our own pool, so no client-side retries (redis-py retries with back-off by
@@ -173,14 +322,8 @@ class RateLimiter:
             self._pool = aioredis.ConnectionPool.from_url(
                 url, socket_timeout=redis_timeout, socket_connect_timeout=redis_timeout
             )
-            storage = RedisStorage(
-                "async+redis://",
-                implementation="redispy",
-                key_prefix=key_prefix,
-                wrap_exceptions=True,
-                connection_pool=self._pool,  # type: ignore[arg-type]  # typed as scalars only
-            )
-            self._redis = MovingWindowRateLimiter(storage)
+            client = aioredis.Redis(connection_pool=self._pool)
+            self._script = client.register_script(_CHARGE_SCRIPT)
         self._retry_backoff = retry_backoff
         self._max_retry_backoff = max_retry_backoff
         self._backoff = retry_backoff
@@ -203,14 +346,11 @@ class RateLimiter:
     @property
     def shared(self) -> bool:
         """True while counts go to Redis (False in process, or while Redis is failing)."""
-        return self._redis is not None and self._degraded_since is None
+        return self._script is not None and self._degraded_since is None
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.disconnect()
-        timer = self._memory_storage.timer
-        if timer is not None and not timer.done():
-            timer.cancel()
 
     # -- client identity -------------------------------------------------------------------
 
@@ -225,37 +365,56 @@ class RateLimiter:
         if resolved:
             return str(resolved)
         peer = scope.get("client")
-        address = str(peer[0]) if peer else "unknown"
-        if self.trusted_proxies and self._is_trusted(address):
-            forwarded = [
-                hop
-                for name, value in scope.get("headers", [])
-                if name == b"x-forwarded-for"
-                for hop in value.decode("latin-1").split(",")
-            ]
-            for hop in reversed(forwarded):
-                hop_ip = _parse_ip(hop)
-                if hop_ip is None:
-                    break  # garbage: stop at the last hop a trusted proxy vouched for
-                address = str(hop_ip)
-                if not self._is_trusted(address):
-                    break
-        else:
-            parsed = _parse_ip(address)
-            address = str(parsed) if parsed is not None else address
-        state["client_ip"] = address
-        return address
+        text = str(peer[0]) if peer else "unknown"
+        found = self._address(text)
+        if found is not None:
+            text = found.text
+            if found.trusted:
+                text = self._forwarded_client(scope, text)
+        state["client_ip"] = text
+        return text
 
-    def _is_trusted(self, address: str) -> bool:
-        ip = _parse_ip(address)
-        return ip is not None and any(ip in network for network in self.trusted_proxies)
+    def _forwarded_client(self, scope: Scope, peer: str) -> str:
+        forwarded = [
+            hop
+            for name, value in scope.get("headers", [])
+            if name == b"x-forwarded-for"
+            for hop in value.decode("latin-1").split(",")
+        ]
+        client = peer
+        for hop in reversed(forwarded):
+            found = self._address(hop.strip())
+            if found is None:
+                break  # garbage: stop at the last hop a trusted proxy vouched for
+            client = found.text
+            if not found.trusted:
+                break
+        return client
 
-    @staticmethod
-    def _bucket(address: str) -> str:
-        ip = _parse_ip(address)
-        if isinstance(ip, ipaddress.IPv6Address):
-            return str(ipaddress.IPv6Network((ip, 64), strict=False))
-        return address
+    def _address(self, value: str) -> _Address | None:
+        """``value`` parsed, bucketed and checked against the trusted proxies (None when it
+        is not an IP address), remembered for the next request from it."""
+        memo = self._addresses
+        if value in memo:
+            return memo[value]
+        ip = _parse_ip(value)
+        found = None
+        if ip is not None:
+            bucket = (
+                str(ipaddress.IPv6Network((ip, 64), strict=False))
+                if isinstance(ip, ipaddress.IPv6Address)
+                else str(ip)
+            )
+            trusted = any(ip in network for network in self.trusted_proxies)
+            found = _Address(str(ip), bucket, trusted)
+        if len(memo) >= ADDRESS_MEMO_ENTRIES:
+            memo.clear()
+        memo[value] = found
+        return found
+
+    def _bucket(self, address: str) -> str:
+        found = self._address(address)
+        return address if found is None else found.bucket
 
     # -- charging ----------------------------------------------------------------------------
 
@@ -265,10 +424,7 @@ class RateLimiter:
         Never raises for a store failure: Redis errors fall back to the in-process store.
         """
         bucket = self._bucket(self.client_ip(scope))
-        charges = [("api", item) for item in self.limits]
-        if auth:
-            charges += [("auth", item) for item in self.auth_limits]
-        return await self._charge(bucket, charges)
+        return await self._charge(bucket, self._both_charges if auth else self._api_charges)
 
     async def hit_auth(self, conn: HTTPConnection) -> Decision:
         """Charge a login or register attempt to the auth budget alone.
@@ -279,53 +435,66 @@ class RateLimiter:
         :class:`AuthRateLimit` on the field. Raises :class:`RateLimited` when refused.
         """
         bucket = self._bucket(self.client_ip(conn.scope))
-        decision = await self._charge(bucket, [("auth", item) for item in self.auth_limits])
+        decision = await self._charge(bucket, self._auth_charges)
         if not decision.allowed:
             raise decision.error()
         return decision
 
-    async def _charge(self, bucket: str, charges: list[tuple[str, RateLimitItem]]) -> Decision:
-        report: tuple[RateLimitItem, WindowStats] | None = None
-        allowed = True
-        for scope_name, item in charges:
-            ok, stats = await self._store(
-                functools.partial(_acquire, item=item, scope_name=scope_name, bucket=bucket)
-            )
-            if not ok:
-                allowed, report = False, (item, stats)
-                break
-            if report is None or stats.remaining < report[1].remaining:
-                report = (item, stats)
-        assert report is not None
-        item, stats = report
+    async def _charge(self, bucket: str, charges: tuple[_Charge, ...]) -> Decision:
         now = time.time()
+        results = await self._store(bucket, charges, now)
+        # The policy to report: the one that refused, else the one closest to running out.
+        index = len(results) - 1
+        if results[index].remaining >= 0:
+            for i in range(index - 1, -1, -1):
+                if results[i].remaining <= results[index].remaining:
+                    index = i
+        reset_time, remaining = results[index]
         return Decision(
-            allowed=allowed,
-            limit=item,
-            remaining=max(0, stats.remaining),
-            reset_at=max(stats.reset_time, now),
-            reset_after=max(0, math.ceil(stats.reset_time - now)),
-            policies=tuple(item for _, item in charges),
+            allowed=remaining >= 0,
+            limit=charges[index].item,
+            remaining=max(0, remaining),
+            reset_at=max(reset_time, now),
+            reset_after=max(0, math.ceil(reset_time - now)),
+            policies=self._policies[charges],
         )
 
-    async def _store(self, op: Callable[[MovingWindowRateLimiter], Awaitable[T]]) -> T:
-        """Run ``op`` on Redis while it works, on the in-process store otherwise."""
-        if self._redis is not None:
-            now = time.monotonic()
+    async def _store(
+        self, bucket: str, charges: tuple[_Charge, ...], now: float
+    ) -> list[WindowStats]:
+        """Charge on Redis while it works, in process otherwise."""
+        if self._script is not None:
             probing = self._degraded_since is not None
-            if not probing or now >= self._retry_at:
+            if not probing or time.monotonic() >= self._retry_at:
                 if probing:
                     # One probe per back-off period; requests meanwhile stay in process.
-                    self._retry_at = now + self._backoff
+                    self._retry_at = time.monotonic() + self._backoff
                 try:
-                    result = await op(self._redis)
+                    result = await self._redis_charge(bucket, charges, now)
                 except Exception as exc:
                     self._redis_failed(exc, probing=probing)
                 else:
                     if probing:
                         self._redis_recovered()
                     return result
-        return await op(self._memory)
+        return self._memory.charge(bucket, charges, now)
+
+    async def _redis_charge(
+        self, bucket: str, charges: tuple[_Charge, ...], now: float
+    ) -> list[WindowStats]:
+        keys = [f"{self._key_prefix}:{c.item.key_for(c.scope, bucket)}" for c in charges]
+        args: list[float | int] = [now]
+        for charge in charges:
+            args += [charge.amount, charge.expiry]
+        reply = await self._script(keys=keys, args=args)
+        results = []
+        for i in range(0, len(reply), 3):
+            allowed, oldest, count = int(reply[i]), reply[i + 1], int(reply[i + 2])
+            charge = charges[i // 3]
+            start = float(oldest) if oldest else now
+            remaining = charge.amount - count if allowed else -1
+            results.append(WindowStats(start + charge.expiry, remaining))
+        return results
 
     def _redis_failed(self, exc: Exception, *, probing: bool) -> None:
         now = time.monotonic()
@@ -356,17 +525,13 @@ class RateLimiter:
         )
 
 
-async def _acquire(
-    strategy: MovingWindowRateLimiter, item: RateLimitItem, scope_name: str, bucket: str
-) -> tuple[bool, WindowStats]:
-    allowed = await strategy.hit(item, scope_name, bucket)
-    stats = await strategy.get_window_stats(item, scope_name, bucket)
-    return allowed, stats
-
-
 def get_limiter(conn: HTTPConnection) -> RateLimiter:
     """The app's limiter (``Resources.limiter``); raises if the lifespan has not built it."""
-    resources = getattr(conn.app.state, "resources", None)
+    return _limiter_of(conn.scope)
+
+
+def _limiter_of(scope: Scope) -> RateLimiter:
+    resources = getattr(scope["app"].state, "resources", None)
     limiter = getattr(resources, "limiter", None)
     if not isinstance(limiter, RateLimiter):
         raise RuntimeError("no rate limiter: Resources.limiter is built in the app's lifespan")
@@ -375,6 +540,14 @@ def get_limiter(conn: HTTPConnection) -> RateLimiter:
 
 def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
+
+
+_LIMITED_EXACT: Final = frozenset(LIMITED_PREFIXES)
+_LIMITED_UNDER: Final = tuple(prefix + "/" for prefix in LIMITED_PREFIXES)
+
+
+def _limited(path: str) -> bool:
+    return path in _LIMITED_EXACT or path.startswith(_LIMITED_UNDER)
 
 
 class RateLimitMiddleware:
@@ -393,10 +566,10 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if not any(_under(path, prefix) for prefix in LIMITED_PREFIXES):
+        if not _limited(path):
             await self.app(scope, receive, send)
             return
-        limiter = get_limiter(HTTPConnection(scope))
+        limiter = _limiter_of(scope)
         auth = scope["method"] == "POST" and path.rstrip("/") in self.auth_paths
         try:
             decision = await limiter.hit(scope, auth=auth)
@@ -405,16 +578,19 @@ class RateLimitMiddleware:
             log.exception("ratelimit.check_failed", path=path)
             await self.app(scope, receive, send)
             return
-        headers = [(k.lower().encode(), v.encode()) for k, v in decision.headers().items()]
+        headers = decision.raw_headers()
         if not decision.allowed:
             await self._refuse(scope, send, decision, headers)
             return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                existing = list(message.get("headers", []))
-                # A handler that reported a stricter policy itself (AuthRateLimit) wins.
-                if not any(name.lower() == b"ratelimit" for name, _ in existing):
+                existing = list(message.get("headers", ()))
+                for name, _ in existing:
+                    # A handler that reported a stricter policy itself (AuthRateLimit) wins.
+                    if name.lower() == b"ratelimit":
+                        break
+                else:
                     message["headers"] = existing + headers
             await send(message)
 

@@ -88,7 +88,9 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         # Workers start on the first load, not here: a server that never loads a session
         # never pays for them.
         fastf1 = FastF1Client(
-            FastF1Config.from_settings(settings), max_workers=settings.fastf1_workers
+            FastF1Config.from_settings(settings),
+            max_workers=settings.fastf1_workers,
+            load_timeout=settings.fastf1_load_timeout,
         )
         sessions = SessionService.from_settings(settings, fastf1, cache, f1)
         stack.push_async_callback(sessions.aclose)

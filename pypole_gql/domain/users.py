@@ -132,7 +132,10 @@ def _check_username(value: str) -> str:
     return value
 
 
-def _blank_to_none(value: str) -> str | None:
+def _favorite(value: str) -> str | None:
+    # PostgreSQL text cannot hold NUL, and no team or driver name has a control character.
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise PydanticCustomError("favorite_invalid", "May not contain control characters")
     return value or None
 
 
@@ -158,7 +161,7 @@ Favorite = (
     Annotated[
         str,
         StringConstraints(strip_whitespace=True, max_length=FAVORITE_MAX_LENGTH),
-        AfterValidator(_blank_to_none),
+        AfterValidator(_favorite),
     ]
     | None
 )

@@ -13,12 +13,13 @@ hundred copies of one field cost seconds of CPU.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import GraphQLError
+import orjson
+from graphql import GraphQLError, GraphQLSchema
 from graphql.language import (
     DirectiveNode,
     DocumentNode,
@@ -274,12 +275,42 @@ class DocumentLimits(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None and context.pre_execution_errors is None:
-            errors = validate(
-                context.schema._schema,
-                document,
-                list(limit_rules(context.variables)),
-                max_errors=10,
-            )
+            errors = _checked(context.schema._schema, document, context.query, context.variables)
             if errors:
-                context.pre_execution_errors = errors
+                context.pre_execution_errors = list(errors)
         yield
+
+
+#: The verdicts of recent (query, variables) pairs: a dashboard repeats a few documents.
+_verdicts: OrderedDict[tuple[int, str, bytes], list[GraphQLError]] = OrderedDict()
+_MAX_VERDICTS = 512
+_MAX_KEY_BYTES = 20_000
+
+
+def _checked(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    query: str | None,
+    variables: dict[str, Any] | None,
+) -> list[GraphQLError]:
+    def run() -> list[GraphQLError]:
+        return validate(schema, document, list(limit_rules(variables)), max_errors=10)
+
+    if query is None:
+        return run()
+    try:
+        shape = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return run()
+    if len(query) + len(shape) > _MAX_KEY_BYTES:
+        return run()
+    key = (id(schema), query, shape)
+    found = _verdicts.get(key)
+    if found is None:
+        found = run()
+        _verdicts[key] = found
+        if len(_verdicts) > _MAX_VERDICTS:
+            _verdicts.popitem(last=False)
+    else:
+        _verdicts.move_to_end(key)
+    return found

@@ -1,7 +1,8 @@
-"""Whole responses of repeated anonymous GraphQL queries, kept as long as their data.
+"""Whole responses of repeated anonymous GraphQL queries (and REST Jolpica reads), kept as
+long as their data.
 
-:class:`ResponseCache` is an ASGI layer in front of the GraphQL view. A request it may
-answer from the cache is one that:
+:class:`ResponseCache` is ASGI middleware for the GraphQL endpoint, in front of the router
+(a hit costs no routing). A request it may answer from the cache is one that:
 
 * has no ``Authorization`` header (a signed-in user's answer is never shared);
 * is a single GraphQL request (no batch) sent as ``GET ?query=`` or ``POST`` with an
@@ -27,6 +28,12 @@ Entries live in a bounded in-process LRU and, when the app's cache is Redis, in 
 well (through :meth:`Cache.put` / :meth:`Cache.peek`), so every worker shares them. A hit
 sends the stored bytes with the headers of the original answer; the layer sits inside the
 rate limiter and the access log (``response_cache=hit``), so both still see the request.
+
+:class:`RestResponseCache` applies the same rules to the REST shim's Jolpica routes
+(``GET /api/v1/jolpica/...`` without ``Authorization``), keyed by the path and the query
+parameters (sorted by name; repeated names keep their order, since the last one wins).
+It keeps 200 JSON answers byte for byte, whatever their shape. With Redis its entries
+live in Redis alone (no in-process copy), so the shim follows Redis as the data cache does.
 """
 
 from __future__ import annotations
@@ -39,11 +46,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 import orjson
 from graphql import OperationDefinitionNode, OperationType, parse, print_ast
 from starlette.datastructures import QueryParams
-from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry import Schema
 from strawberry.printer import print_schema
@@ -51,9 +58,16 @@ from strawberry.printer import print_schema
 from pypole_gql.cache import Cache
 from pypole_gql.graphql.schema import MAX_TOKENS
 from pypole_gql.logging import RequestStats, get_logger, request_stats_var
-from pypole_gql.resources import get_resources
+from pypole_gql.resources import Resources
 
-__all__ = ["MAX_REQUEST_BYTES", "MAX_TTL", "ResponseCache", "ResponseCacheStats"]
+__all__ = [
+    "MAX_REQUEST_BYTES",
+    "MAX_TTL",
+    "REST_PREFIXES",
+    "ResponseCache",
+    "ResponseCacheStats",
+    "RestResponseCache",
+]
 
 log = get_logger("pypole.graphql.response_cache")
 
@@ -77,6 +91,9 @@ RAW_MEMO_ENTRIES: Final = 1024
 RAW_MEMO_MAX_BYTES: Final = 4096
 
 _KEY_PREFIX: Final = "gql-response"
+_REST_KEY_PREFIX: Final = "rest-response"
+#: The REST routes whose anonymous GET answers :class:`RestResponseCache` keeps.
+REST_PREFIXES: Final = ("/api/v1/jolpica/",)
 _HEADER_COUNT: Final = struct.Struct(">I")
 _JSON_MEDIA: Final = b"application/json"
 _STREAMING_ACCEPT: Final = (b"multipart/mixed", b"text/event-stream")
@@ -141,13 +158,16 @@ def _with_length(body: bytes, headers: list[tuple[bytes, bytes]], fresh_until: f
     return _Entry(body, kept, fresh_until)
 
 
-def _schema_fingerprint(schema: Schema, introspection: bool) -> bytes:
+def _app_version() -> str:
     try:
-        version = metadata.version("pypole-gql")
+        return metadata.version("pypole-gql")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
-        version = "0"
+        return "0"
+
+
+def _schema_fingerprint(schema: Schema, introspection: bool) -> bytes:
     digest = hashlib.sha256()
-    for part in (FORMAT, version, "introspection" if introspection else "closed"):
+    for part in (FORMAT, _app_version(), "introspection" if introspection else "closed"):
         digest.update(part.encode() + b"\0")
     digest.update(print_schema(schema).encode())
     return digest.digest()[:16]
@@ -212,53 +232,47 @@ class _Capture:
         await self._send(message)
 
 
-class ResponseCache:
-    """The ASGI layer in front of the GraphQL view; see the module docstring."""
+class _CachedResponses:
+    """What both layers share: the entries (in-process front, Redis behind it), the rules
+    for keeping an answer, and answering from an entry."""
+
+    app: ASGIApp
 
     def __init__(
         self,
-        app: ASGIApp,
-        schema: Schema,
         *,
-        introspection: bool,
-        clock: Callable[[], float] = time.time,
-        front_max_entries: int = FRONT_MAX_ENTRIES,
-        front_max_bytes: int = FRONT_MAX_BYTES,
+        clock: Callable[[], float],
+        front_max_entries: int,
+        front_max_bytes: int,
+        front_with_redis: bool,
     ) -> None:
-        """``clock`` must be the app cache's clock: fresh-until times come from it."""
-        self.app = app
         self.stats = ResponseCacheStats()
-        self._schema = schema
-        self._introspection = introspection
-        self._fingerprint: bytes | None = None
         self._clock = clock
-        self._documents: OrderedDict[str, _Document | None] = OrderedDict()
-        # Raw request (method, query string or body) -> key: a repeat skips JSON parsing,
-        # canonical variables and hashing. Oldest first out; never stale (keys only).
-        self._keys: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+        # With Redis, whether entries are also kept in process (else Redis alone holds them).
+        self._front_with_redis = front_with_redis
         self._front: OrderedDict[str, _Entry] = OrderedDict()
         self._front_bytes = 0
         self._front_max_entries = front_max_entries
         self._front_max_bytes = front_max_bytes
 
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        """Put the layer in front of ``app`` (a middleware factory for ``add_middleware``)."""
+        self.app = app
+        return self
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        key, read = await self._eligible(scope, receive)
-        if read:
-            receive = _replaying(read, receive)
-        if key is None:
-            self.stats.bypasses += 1
-            await self.app(scope, receive, send)
-            return
+        raise NotImplementedError  # each layer decides which requests it answers
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
+        """Answer an eligible request from its entry, or run the app and maybe keep it."""
         stats = request_stats_var.get()
         token = None
         if stats is None:  # mounted without RequestContextMiddleware: collect anyway
             stats = RequestStats()
             token = request_stats_var.set(stats)
         try:
-            cache = get_resources(HTTPConnection(scope)).cache
+            resources: Resources = scope["app"].state.resources  # as get_resources() reads it
+            cache = resources.cache
             entry = await self._lookup(cache, key)
             if entry is not None:
                 self.stats.hits += 1
@@ -272,6 +286,175 @@ class ResponseCache:
         finally:
             if token is not None:
                 request_stats_var.reset(token)
+
+    def _storable(self, body: bytes) -> bool:
+        """Whether a complete 200 JSON answer may be kept (beyond the common rules)."""
+        return True
+
+    # -- lookup and store ----------------------------------------------------------------
+
+    def _uses_front(self, cache: Cache) -> bool:
+        return self._front_with_redis or not cache.store.distributed
+
+    async def _lookup(self, cache: Cache, key: str) -> _Entry | None:
+        front = self._uses_front(cache)
+        if front:
+            entry = self._front.get(key)
+            if entry is not None:
+                if self._clock() < entry.fresh_until:
+                    self._front.move_to_end(key)
+                    return entry
+                self._front_drop(key)
+        if not cache.store.distributed:
+            return None
+        found = await cache.peek(key)
+        if found is None:
+            return None
+        entry = _decode_entry(*found)
+        if entry is None:
+            log.warning("response_cache.corrupt_entry", key=key)
+            return None
+        if front:
+            self._front_put(key, entry)
+        return entry
+
+    async def _execute(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        stats: RequestStats,
+        cache: Cache,
+        key: str,
+    ) -> None:
+        reads, stale = stats.data_reads, stats.stale_reads
+        before = stats.data_fresh_until
+        stats.data_fresh_until = None
+        capture = _Capture(send)
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            fresh_until = stats.data_fresh_until
+            if before is not None and (fresh_until is None or before < fresh_until):
+                stats.data_fresh_until = before
+        if stats.data_reads == reads or stats.stale_reads != stale or fresh_until is None:
+            return
+        ttl = min(fresh_until - self._clock(), MAX_TTL)
+        if ttl < MIN_TTL or not self._keepable(capture):
+            return
+        body = b"".join(capture.chunks)
+        if not self._storable(body):
+            return
+        if self._uses_front(cache):
+            self._front_put(key, _with_length(body, capture.headers, self._clock() + ttl))
+        self.stats.stores += 1
+        if cache.store.distributed:
+            await cache.put(key, _encode_entry(body, capture.headers), ttl=ttl)
+
+    @staticmethod
+    def _keepable(capture: _Capture) -> bool:
+        if capture.status != 200 or not capture.complete or capture.too_big:
+            return False
+        json = False
+        for name, value in capture.headers:
+            lowered = name.lower()
+            if lowered == b"set-cookie":
+                return False
+            if lowered == b"content-type":
+                json = value.split(b";", 1)[0].strip().lower() == _JSON_MEDIA
+        return json
+
+    def _front_put(self, key: str, entry: _Entry) -> None:
+        if entry.size > self._front_max_bytes:
+            return
+        self._front_drop(key)
+        self._front[key] = entry
+        self._front_bytes += entry.size
+        while (
+            len(self._front) > self._front_max_entries or self._front_bytes > self._front_max_bytes
+        ):
+            _, old = self._front.popitem(last=False)
+            self._front_bytes -= old.size
+
+    def _front_drop(self, key: str) -> None:
+        old = self._front.pop(key, None)
+        if old is not None:
+            self._front_bytes -= old.size
+
+    def clear(self) -> None:
+        """Forget the in-process entries (Redis entries expire on their own)."""
+        self._front.clear()
+        self._front_bytes = 0
+
+
+def _remember(memo: OrderedDict[tuple[str, bytes], str], raw: tuple[str, bytes], key: str) -> None:
+    if len(raw[1]) <= RAW_MEMO_MAX_BYTES:
+        memo[raw] = key
+        if len(memo) > RAW_MEMO_ENTRIES:
+            memo.popitem(last=False)
+
+
+class ResponseCache(_CachedResponses):
+    """ASGI middleware answering repeated anonymous queries to ``path`` (the GraphQL
+    endpoint) from the cache; see the module docstring. Everything else, and every
+    request it does not answer, goes on to the app it wraps (the router, then the view).
+
+    Built in ``create_app`` and installed with ``app.add_middleware(layer.wrap)`` inside
+    the rate limiter; ``app.state.response_cache`` keeps a handle on it. A hit is sent
+    from here, without the router.
+    """
+
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        introspection: bool,
+        path: str = "/graphql",
+        clock: Callable[[], float] = time.time,
+        front_max_entries: int = FRONT_MAX_ENTRIES,
+        front_max_bytes: int = FRONT_MAX_BYTES,
+    ) -> None:
+        """``clock`` must be the app cache's clock: fresh-until times come from it."""
+        super().__init__(
+            clock=clock,
+            front_max_entries=front_max_entries,
+            front_max_bytes=front_max_bytes,
+            front_with_redis=True,
+        )
+        self._path = path
+        self._schema = schema
+        self._introspection = introspection
+        self._fingerprint: bytes | None = None
+        self._documents: OrderedDict[str, _Document | None] = OrderedDict()
+        # Raw request (method, query string or body) -> key: a repeat skips JSON parsing,
+        # canonical variables and hashing. Oldest first out; never stale (keys only).
+        self._keys: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Other methods go on to the router, which answers them (405) as before.
+        if (
+            scope["type"] != "http"
+            or scope["path"] != self._path
+            or scope["method"] not in ("GET", "POST")
+        ):
+            await self.app(scope, receive, send)
+            return
+        key, read = await self._eligible(scope, receive)
+        if read:
+            receive = _replaying(read, receive)
+        if key is None:
+            self.stats.bypasses += 1
+            await self.app(scope, receive, send)
+            return
+        await self._answer(scope, receive, send, key)
+
+    def _storable(self, body: bytes) -> bool:
+        # Only complete answers: data and no errors (a partial answer is an error answer).
+        try:
+            answer = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(answer, dict) and set(answer) == {"data"} and answer["data"] is not None
 
     # -- which requests ------------------------------------------------------------------
 
@@ -327,10 +510,7 @@ class ResponseCache:
         if parsed is None:
             return None
         key = self._key(parsed)
-        if len(raw) <= RAW_MEMO_MAX_BYTES:
-            memo[(method, raw)] = key
-            if len(memo) > RAW_MEMO_ENTRIES:
-                memo.popitem(last=False)
+        _remember(memo, (method, raw), key)
         return key
 
     def _from_body(self, body: bytes) -> _Request | None:
@@ -395,96 +575,68 @@ class ResponseCache:
         digest.update(request.variables)
         return f"{_KEY_PREFIX}:{digest.hexdigest()}"
 
-    # -- lookup and store ----------------------------------------------------------------
 
-    async def _lookup(self, cache: Cache, key: str) -> _Entry | None:
-        entry = self._front.get(key)
-        now = self._clock()
-        if entry is not None:
-            if now < entry.fresh_until:
-                self._front.move_to_end(key)
-                return entry
-            self._front_drop(key)
-        if not cache.store.distributed:
-            return None
-        found = await cache.peek(key)
-        if found is None:
-            return None
-        entry = _decode_entry(*found)
-        if entry is None:
-            log.warning("response_cache.corrupt_entry", key=key)
-            return None
-        self._front_put(key, entry)
-        return entry
+class RestResponseCache(_CachedResponses):
+    """ASGI middleware answering anonymous ``GET`` requests under :data:`REST_PREFIXES`
+    from the cache; see the module docstring. Everything else passes through untouched.
 
-    async def _execute(
+    Installed like :class:`ResponseCache`; ``app.state.rest_response_cache``.
+    """
+
+    def __init__(
         self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        stats: RequestStats,
-        cache: Cache,
-        key: str,
+        *,
+        prefixes: tuple[str, ...] = REST_PREFIXES,
+        clock: Callable[[], float] = time.time,
+        front_max_entries: int = FRONT_MAX_ENTRIES,
+        front_max_bytes: int = FRONT_MAX_BYTES,
     ) -> None:
-        reads, stale = stats.data_reads, stats.stale_reads
-        before = stats.data_fresh_until
-        stats.data_fresh_until = None
-        capture = _Capture(send)
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            fresh_until = stats.data_fresh_until
-            if before is not None and (fresh_until is None or before < fresh_until):
-                stats.data_fresh_until = before
-        if stats.data_reads == reads or stats.stale_reads != stale or fresh_until is None:
-            return
-        ttl = min(fresh_until - self._clock(), MAX_TTL)
-        if ttl < MIN_TTL or not self._keepable(capture):
-            return
-        body = b"".join(capture.chunks)
-        try:
-            answer = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(answer, dict) or set(answer) != {"data"} or answer["data"] is None:
-            return
-        entry = _with_length(body, capture.headers, self._clock() + ttl)
-        self._front_put(key, entry)
-        self.stats.stores += 1
-        if cache.store.distributed:
-            await cache.put(key, _encode_entry(body, capture.headers), ttl=ttl)
+        """``clock`` must be the app cache's clock: fresh-until times come from it."""
+        # With Redis, entries live there alone: a REST read then behaves as the data cache
+        # does (a dead Redis means fresh loads, a restarted one fills again), one Redis read
+        # instead of decoding and re-encoding the data.
+        super().__init__(
+            clock=clock,
+            front_max_entries=front_max_entries,
+            front_max_bytes=front_max_bytes,
+            front_with_redis=False,
+        )
+        self._prefixes = prefixes
+        self._fingerprint = hashlib.sha256(f"{FORMAT}\0{_app_version()}\0rest".encode()).digest()
+        # (path, raw query string) -> key, as for GraphQL requests.
+        self._keys: OrderedDict[tuple[str, bytes], str] = OrderedDict()
 
-    @staticmethod
-    def _keepable(capture: _Capture) -> bool:
-        if capture.status != 200 or not capture.complete or capture.too_big:
-            return False
-        json = False
-        for name, value in capture.headers:
-            lowered = name.lower()
-            if lowered == b"set-cookie":
-                return False
-            if lowered == b"content-type":
-                json = value.split(b";", 1)[0].strip().lower() == _JSON_MEDIA
-        return json
-
-    def _front_put(self, key: str, entry: _Entry) -> None:
-        if entry.size > self._front_max_bytes:
-            return
-        self._front_drop(key)
-        self._front[key] = entry
-        self._front_bytes += entry.size
-        while (
-            len(self._front) > self._front_max_entries or self._front_bytes > self._front_max_bytes
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(self._prefixes)
         ):
-            _, old = self._front.popitem(last=False)
-            self._front_bytes -= old.size
+            await self.app(scope, receive, send)
+            return
+        for name, _ in scope["headers"]:
+            if name == b"authorization":
+                self.stats.bypasses += 1
+                await self.app(scope, receive, send)
+                return
+        await self._answer(
+            scope, receive, send, self._key_for(scope["path"], scope["query_string"])
+        )
 
-    def _front_drop(self, key: str) -> None:
-        old = self._front.pop(key, None)
-        if old is not None:
-            self._front_bytes -= old.size
+    def _key_for(self, path: str, query: bytes) -> str:
+        raw = (path, query)
+        found = self._keys.get(raw)
+        if found is not None:
+            return found
+        # Sorted by name only: the order of a repeated name's values is kept (the handler
+        # reads the last one).
+        params = sorted(parse_qsl(query.decode("latin-1"), keep_blank_values=True), key=_name)
+        digest = hashlib.blake2b(self._fingerprint, digest_size=20)
+        digest.update(orjson.dumps([path, params]))
+        key = f"{_REST_KEY_PREFIX}:{digest.hexdigest()}"
+        _remember(self._keys, raw, key)
+        return key
 
-    def clear(self) -> None:
-        """Forget the in-process entries (Redis entries expire on their own)."""
-        self._front.clear()
-        self._front_bytes = 0
+
+def _name(param: tuple[str, str]) -> str:
+    return param[0]

@@ -12,7 +12,9 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from pypole_gql.graphql.errors import AppErrors
+from pypole_gql.graphql.execution import ExecutionContext as FastListExecution
 from pypole_gql.graphql.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS, DocumentLimits
+from pypole_gql.graphql.validation_cache import CachedValidation
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_TOKENS", "build_schema"]
 
@@ -62,6 +64,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    # Last: it sees the rules added above, and runs only when DocumentLimits passed.
+    extensions.append(CachedValidation)
     query = _root_type(
         "Query",
         _query_types(),
@@ -78,4 +82,5 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         mutation=mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not introspection),
+        execution_context_class=FastListExecution,
     )

@@ -138,11 +138,15 @@ async def logout(request: Request) -> Response:
     return ORJSONResponse({"message": "Successfully logged out"})
 
 
+async def me_resource(request: Request) -> Response:
+    # One route for both methods, so that a 405 on /me names both in its Allow header.
+    return await (update_me(request) if request.method == "PUT" else me(request))
+
+
 routes: list[BaseRoute] = [
     Route("/register", register, methods=["POST"]),
     Route("/login", login, methods=["POST"]),
-    Route("/me", me, methods=["GET"]),
-    Route("/me", update_me, methods=["PUT"]),
+    Route("/me", me_resource, methods=["GET", "PUT"]),
     Route("/preferences", update_preferences, methods=["PUT"]),
     Route("/refresh", refresh, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),

@@ -98,7 +98,14 @@ async def parse_form_or_json(request: Request, model: type[M]) -> M:
     async def replay() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    form = await Request(request.scope, replay).form(max_files=0, max_fields=20)
+    try:
+        form = await Request(request.scope, replay).form(max_files=0, max_fields=20)
+    except HTTPException as exc:
+        # Starlette's 400 for a form it will not parse (too many fields, a file, no
+        # multipart boundary): invalid input like any other, so a 422 naming the body.
+        raise RequestValidationError(
+            [{"loc": ["body"], "msg": str(exc.detail), "type": "form_invalid"}]
+        ) from None
     data = {k: v for k, v in form.items() if isinstance(v, str)}
     return validate(model, data, "body")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -36,8 +36,16 @@ def _round(value: int) -> int:
     return value
 
 
-SeasonNumber = Annotated[int, AfterValidator(_season)]
-RoundNumber = Annotated[int, AfterValidator(_round)]
+# The bounds the validators check, in the OpenAPI document too (the latest season moves with
+# the clock, so only its description names it).
+SeasonNumber = Annotated[
+    int, AfterValidator(_season), WithJsonSchema({"type": "integer", "minimum": MIN_SEASON})
+]
+RoundNumber = Annotated[
+    int,
+    AfterValidator(_round),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ROUND}),
+]
 
 
 class _Params(BaseModel):

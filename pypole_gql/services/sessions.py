@@ -50,7 +50,7 @@ FIRST_SEASON: Final = 2018
 DECODED_TTL: Final = 600
 #: Marks a cached "no such session" answer (a payload starts with ``b"PPF1"``).
 _MISSING: Final = b"PPNF"
-_NAME: Final = re.compile(r"[^\W\d_][\w .'\-]{0,79}", re.UNICODE)
+_NAME: Final = re.compile(r"[^\W\d_][\w .'\-]{2,79}", re.UNICODE)
 _GRAND_PRIX: Final = re.compile(r"\s*\b(grand prix|gp)\s*$")
 
 
@@ -140,6 +140,7 @@ class SessionService:
         self._memory_sessions = memory_sessions
         self._clock = clock
         self._decoded: OrderedDict[str, tuple[SessionData, float]] = OrderedDict()
+        self._rounds: dict[tuple[int, int | str], tuple[int, float]] = {}
 
     @classmethod
     def from_settings(
@@ -185,7 +186,7 @@ class SessionService:
                 if not _NAME.fullmatch(text):
                     raise BadUserInput(
                         f"{field} must be a round number or an event name "
-                        "(letters, spaces, '.', ''', '-'; at most 80 characters)",
+                        "(letters, spaces, '.', ''', '-'; 3 to 80 characters)",
                         field=field,
                     )
                 return text
@@ -215,6 +216,21 @@ class SessionService:
         return await self._get(key, year, load_as, kind)
 
     async def _resolve_round(self, year: int, race: int | str) -> int | None:
+        memo_key = (year, race if isinstance(race, int) else normalise_name(race))
+        memo = self._rounds.get(memo_key)
+        now = self._clock()
+        if memo is not None and memo[1] > now:
+            return memo[0]
+        round_ = await self._lookup_round(year, race)
+        if round_ is not None:
+            # Calendars change rarely and a round number never moves to another event
+            # mid-season: skip the calendar read (and a parse of it) for a while.
+            if len(self._rounds) >= 1024:
+                self._rounds.clear()
+            self._rounds[memo_key] = (round_, now + DECODED_TTL)
+        return round_
+
+    async def _lookup_round(self, year: int, race: int | str) -> int | None:
         try:
             schedule = await self._f1.schedule(year)
         except UpstreamUnavailable:
@@ -270,8 +286,9 @@ class SessionService:
             self._decoded.popitem(last=False)
 
     def forget_decoded(self) -> None:
-        """Drop the in-process decoded sessions (the cache keeps the payloads)."""
+        """Drop the in-process decoded sessions and resolved rounds (the cache keeps both)."""
         self._decoded.clear()
+        self._rounds.clear()
 
     async def aclose(self) -> None:
         self._decoded.clear()

@@ -49,7 +49,7 @@ from pypole_gql.domain.sessions import (
 )
 from pypole_gql.errors import AppError, BadUserInput, NotFound, UpstreamUnavailable
 from pypole_gql.logging import count_upstream_call, get_logger
-from pypole_gql.upstream.fastf1_payload import FORMAT_VERSION, encode_payload
+from pypole_gql.upstream.fastf1_payload import FORMAT_VERSION, encode_payload, payload_meta
 
 if TYPE_CHECKING:
     from pypole_gql.config import Settings
@@ -92,6 +92,7 @@ class FastF1Config:
             livetiming_url=settings.livetiming_url,
             schedule_url=settings.schedule_url,
             jolpica_url=settings.jolpica_url,
+            request_timeout=settings.fastf1_timeout,
         )
 
     def apply(self) -> None:
@@ -192,7 +193,17 @@ def configure_fastf1(
     for session in (fastf1.Cache._requests_session, fastf1.Cache._requests_session_cached):
         if session is not None:
             _instrument(session, request_timeout)
+    cached = fastf1.Cache._requests_session_cached
+    if cached is not None:
+        # A truncated body arrives as a 200: without this, FastF1's HTTP cache would keep it
+        # and every later load would build a session with laps missing from it, quietly.
+        cached.settings.filter_fn = _cacheable
     _applied = key
+
+
+def _cacheable(response: Any) -> bool:
+    path = urlsplit(response.url).path
+    return "/static/" not in path or _body_problem(path, response.content) is None
 
 
 def is_loopback(url: str) -> bool:
@@ -265,7 +276,30 @@ def _send(adapter: Any, send: Callable[..., Any], request: Any, **kwargs: Any) -
         raise
     if response.status_code >= 500 or response.status_code == 429:
         _probe.failures.append(f"{where.netloc}{where.path}: HTTP {response.status_code}")
+    elif response.status_code == 200 and "/static/" in where.path:
+        problem = _body_problem(where.path, response.content)
+        if problem:
+            _probe.failures.append(f"{where.netloc}{where.path}: {problem}")
     return response
+
+
+def _body_problem(path: str, body: bytes) -> str | None:
+    """Why a live-timing body cannot be whole, or ``None``.
+
+    FastF1 parses what it gets: a stream cut short (a proxy, a dropped connection that
+    still looked complete) gives a session with laps missing, silently. The archive's
+    streams are lines that each end in CRLF, its ``.json`` files one JSON document.
+    """
+    if path.endswith(".jsonStream"):
+        return None if not body or body.endswith(b"\n") else "truncated stream"
+    if path.endswith(".json"):
+        import json
+
+        try:
+            json.loads(body.decode("utf-8-sig"))
+        except ValueError:
+            return "invalid JSON"
+    return None
 
 
 # --------------------------------------------------------------------------- worker
@@ -760,17 +794,30 @@ class FastF1Client:
         count_upstream_call()
         started = time.perf_counter()
         try:
-            payload = await asyncio.wait_for(
-                loop.run_in_executor(self._executor(), call), self.load_timeout
+            try:
+                payload = await asyncio.wait_for(
+                    loop.run_in_executor(self._executor(), call), self.load_timeout
+                )
+            except BrokenProcessPool as exc:
+                self._discard_pool()
+                raise UpstreamUnavailable("The FastF1 worker stopped; try again") from exc
+            except TimeoutError as exc:
+                # The worker cannot be interrupted; its result is dropped when it ends.
+                raise UpstreamUnavailable(
+                    f"Loading {year} {race} {session_type} took longer than {self.load_timeout:g} s"
+                ) from exc
+        except Exception as exc:
+            _log.warning(
+                "fastf1.load_failed",
+                year=year,
+                race=race,
+                session_type=session_type,
+                seconds=round(time.perf_counter() - started, 3),
+                code=exc.code if isinstance(exc, AppError) else "INTERNAL",
+                error=exc.message if isinstance(exc, AppError) else type(exc).__name__,
             )
-        except BrokenProcessPool as exc:
-            self._discard_pool()
-            raise UpstreamUnavailable("The FastF1 worker stopped; try again") from exc
-        except TimeoutError as exc:
-            # The worker cannot be interrupted; its result is dropped when it ends.
-            raise UpstreamUnavailable(
-                f"Loading {year} {race} {session_type} took longer than {self.load_timeout:g} s"
-            ) from exc
+            raise
+        meta = payload_meta(payload)
         _log.info(
             "fastf1.loaded",
             year=year,
@@ -779,6 +826,9 @@ class FastF1Client:
             telemetry=telemetry,
             bytes=len(payload),
             seconds=round(time.perf_counter() - started, 3),
+            worker_seconds=meta.get("load_seconds"),
+            upstream_requests=meta.get("upstream_requests"),
+            worker_max_rss_mb=meta.get("worker_max_rss_mb"),
         )
         return payload
 
