@@ -19,6 +19,7 @@ from pypole_gql.domain.sessions import (
     SessionData,
     Stint,
     fastest_lap,
+    find_lap,
     lap_telemetry,
     require_driver,
     select_laps,
@@ -162,7 +163,7 @@ async def telemetry(request: Request) -> Response:
             f"No telemetry available for {query.driver} in {data.info.year} "
             f"{data.info.event_name} {data.info.session_name}"
         )
-    lap = next(lp for lp in data.driver_laps(found.driver_number) if lp.lap_number == query.lap)
+    lap = find_lap(data, query.driver, query.lap)
     columns = zip(
         found.distance.tolist(),
         found.speed.tolist(),

@@ -35,11 +35,11 @@ from typing import Final
 from pypole_gql.cache import Cache
 from pypole_gql.config import Settings
 from pypole_gql.domain.f1 import Race, Schedule
-from pypole_gql.domain.sessions import SESSION_TYPES, SessionData
+from pypole_gql.domain.sessions import SessionData
 from pypole_gql.errors import BadUserInput, NotFound, UpstreamUnavailable
 from pypole_gql.logging import get_logger, note_data_read
 from pypole_gql.services.f1 import MAX_ROUND, F1Service
-from pypole_gql.upstream.fastf1 import FastF1Client
+from pypole_gql.upstream.fastf1 import FastF1Client, normalise_session_type
 from pypole_gql.upstream.fastf1_payload import FORMAT_VERSION, decode_payload
 
 log = get_logger("pypole.sessions")
@@ -166,14 +166,7 @@ class SessionService:
 
     @staticmethod
     def check_session_type(session_type: str, *, field: str = "type") -> str:
-        kind = session_type.strip().upper()
-        if kind not in SESSION_TYPES:
-            raise BadUserInput(
-                f"Unknown session type {session_type!r}; expected one of "
-                f"{', '.join(SESSION_TYPES)}",
-                field=field,
-            )
-        return kind
+        return normalise_session_type(session_type, field=field)
 
     @staticmethod
     def check_race(race: int | str, *, field: str = "race") -> int | str:

@@ -364,12 +364,13 @@ def load_session_payload(
     return encode_payload(data, meta)
 
 
-def normalise_session_type(session_type: str) -> str:
+def normalise_session_type(session_type: str, *, field: str = "session") -> str:
+    """``"q "`` -> ``"Q"``; anything not in :data:`SESSION_TYPES` is :class:`BadUserInput`."""
     kind = session_type.strip().upper()
     if kind not in SESSION_TYPES:
         raise BadUserInput(
             f"Unknown session type {session_type!r}; expected one of {', '.join(SESSION_TYPES)}",
-            field="session",
+            field=field,
         )
     return kind
 
