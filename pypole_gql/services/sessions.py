@@ -4,7 +4,7 @@ GraphQL resolvers and REST handlers call :class:`SessionService`; neither touche
 
 A session is loaded once, in the FastF1 worker pool, and everything the app will ever
 ask of it (laps, stints, results, car and position data as columns) comes back as one
-compact payload (:mod:`pypole_gql.upstream.fastf1_payload`). That payload goes through
+compact payload (:mod:`pypole_gql.upstream.fastf1.payload`). That payload goes through
 :meth:`Cache.get_or_load` under a canonical key, compressed:
 
 * concurrent requests for one session make one load, also across instances sharing Redis;
@@ -39,8 +39,12 @@ from pypole_gql.domain.sessions import SessionData
 from pypole_gql.errors import BadUserInput, NotFound, UpstreamUnavailable
 from pypole_gql.logging import get_logger, note_data_read
 from pypole_gql.services.f1 import MAX_ROUND, F1Service
-from pypole_gql.upstream.fastf1 import FastF1Client, normalise_session_type
-from pypole_gql.upstream.fastf1_payload import FORMAT_VERSION, decode_payload
+from pypole_gql.upstream.fastf1 import (
+    FORMAT_VERSION,
+    FastF1Client,
+    decode_payload,
+    normalise_session_type,
+)
 
 log = get_logger("pypole.sessions")
 

@@ -21,7 +21,7 @@ from pypole_gql.upstream.fastf1 import (
     is_loopback,
     load_session_payload,
 )
-from pypole_gql.upstream.fastf1_payload import decode_payload, payload_meta
+from pypole_gql.upstream.fastf1.payload import decode_payload, payload_meta
 from tests.plugins.replay import Replay
 from tests.upstream.conftest import replay_config
 
@@ -239,3 +239,42 @@ async def test_client_errors_cross_the_process_boundary(replay: Replay, tmp_path
         assert bad.value.field == "session"
     finally:
         client.close()
+
+
+# ------------------------------------------------------------------------- layering
+
+
+def test_importing_the_package_loads_neither_fastf1_nor_pandas() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pypole_gql.upstream.fastf1, pypole_gql.services.sessions\n"
+        "print(sorted(m for m in ('fastf1', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_only_upstream_imports_fastf1_or_pandas() -> None:
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "pypole_gql"
+    offenders = []
+    for path in package.rglob("*.py"):
+        if path.relative_to(package).parts[0] == "upstream":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{path.relative_to(package)}: {n}"
+                for n in names
+                if n.split(".")[0] in {"fastf1", "pandas"}
+            ]
+    assert offenders == []

@@ -23,7 +23,7 @@ from pypole_gql.domain.sessions import (
     select_stints,
 )
 from pypole_gql.upstream.fastf1 import FastF1Client, load_session_payload
-from pypole_gql.upstream.fastf1_payload import decode_payload, payload_meta
+from pypole_gql.upstream.fastf1.payload import decode_payload, payload_meta
 from tests.plugins.replay import Replay
 from tests.upstream.conftest import OracleLoader, replay_config
 

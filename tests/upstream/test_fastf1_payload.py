@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pypole_gql.domain.sessions import SessionData, SessionInfo, Trace, lap_telemetry
-from pypole_gql.upstream.fastf1_payload import (
+from pypole_gql.upstream.fastf1.payload import (
     FORMAT_VERSION,
     PayloadError,
     decode_payload,
