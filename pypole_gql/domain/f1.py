@@ -130,6 +130,25 @@ class QualifyingResult:
 
 
 @dataclass(frozen=True, slots=True)
+class JolpicaPitStop:
+    """A pit stop as Jolpica lists it (``/{season}/{round}/pitstops``).
+
+    ``lap`` is the lap on which the car came in; ``stop`` counts the driver's stops from
+    1. ``time`` is Jolpica's time of day of the stop, local to the circuit, as sent
+    (``"16:58:07"``). ``duration`` is Jolpica's duration in seconds (``"20.377"`` and,
+    for long stops, ``"1:02.345"`` read as minutes); it is the time through the pit
+    lane, entry to exit, not the time stationary.
+    """
+
+    driver_id: str
+    stop: int
+    lap: int
+    time: str | None
+    duration: float | None
+    raw: RawObject = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RaceRows(Generic[Row]):
     """One race of a results-like table with all its rows (merged across pages).
 
