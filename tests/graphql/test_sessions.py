@@ -94,7 +94,8 @@ def test_laps_equal_fastf1(
             "sector1Time": _seconds(row["Sector1Time"]),
             "sector2Time": _seconds(row["Sector2Time"]),
             "sector3Time": _seconds(row["Sector3Time"]),
-            "compound": _opt(row["Compound"]),
+            # FastF1 gives the text "nan" for some lap-1 compounds: null (issue 15.3)
+            "compound": None if str(row["Compound"]) == "nan" else _opt(row["Compound"]),
             "tyreLife": None if pd.isna(row["TyreLife"]) else round(row["TyreLife"]),
             "freshTyre": _opt(row["FreshTyre"]),
             "stint": None if pd.isna(row["Stint"]) else int(row["Stint"]),

@@ -71,7 +71,7 @@ def fastf1_oracle(replay: Replay, tmp_path_factory: pytest.TempPathFactory) -> O
 
             config.apply()
             session = fastf1.get_session(year, race, kind)
-            session.load(laps=True, telemetry=telemetry, weather=False, messages=True)
+            session.load(laps=True, telemetry=telemetry, weather=True, messages=True)
             loaded[key] = session
         return loaded[key]
 

@@ -1,13 +1,14 @@
 """The worker's payload against FastF1 itself, loading the same session from the same server.
 
 The 2018 Azerbaijan race (with the synthetic telemetry) is produced by a real ``spawn``
-worker through :class:`FastF1Client`; the qualifying and sprint in-process.
+worker through :class:`FastF1Client`; the qualifying and sprints in-process (fixtures in
+``conftest.py``, each session loaded once per run).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,64 +23,23 @@ from pypole_gql.domain.sessions import (
     select_laps,
     select_stints,
 )
-from pypole_gql.upstream.fastf1 import FastF1Client, load_session_payload
-from pypole_gql.upstream.fastf1.payload import decode_payload, payload_meta
+from pypole_gql.upstream.fastf1 import decode_payload, load_session_payload, payload_meta
+from pypole_gql.upstream.fastf1.extract import NO_ARCHIVE, NO_TIMING
 from tests.plugins.replay import Replay
-from tests.upstream.conftest import OracleLoader, replay_config
-
-RACE = (2018, "Baku", "R")
-SESSIONS = {
-    "2018-baku-race": RACE,
-    "2023-azerbaijan-q": (2023, "Azerbaijan", "Q"),
-    "2023-azerbaijan-sprint": (2023, "Azerbaijan", "S"),
-    "2025-miami-sprint": (2025, "Miami", "S"),
-}
-TOL = 1e-6
-
-
-@pytest.fixture(scope="session")
-async def race_payload(
-    replay: Replay, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[bytes]:
-    client = FastF1Client(
-        replay_config(replay.url, tmp_path_factory.mktemp("fastf1-worker-cache")), max_workers=1
-    )
-    try:
-        yield await client.load_session(*RACE, telemetry=True)
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="session")
-def session_data(
-    race_payload: bytes, replay: Replay, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], SessionData]:
-    cache_dir = tmp_path_factory.mktemp("fastf1-inprocess-cache")
-    decoded: dict[str, SessionData] = {"2018-baku-race": decode_payload(race_payload)}
-
-    def get(name: str) -> SessionData:
-        if name not in decoded:
-            payload = load_session_payload(
-                replay_config(replay.url, cache_dir), *SESSIONS[name], telemetry=False
-            )
-            decoded[name] = decode_payload(payload)
-        return decoded[name]
-
-    return get
+from tests.upstream.conftest import (
+    RACE_NAME,
+    SESSIONS,
+    TOL,
+    OracleLoader,
+    opt,
+    replay_config,
+    seconds,
+    text,
+)
 
 
 def _oracle(fastf1_oracle: OracleLoader, name: str) -> Any:
-    return fastf1_oracle(*SESSIONS[name], telemetry=name == "2018-baku-race")
-
-
-def _seconds(value: Any) -> float | None:
-    # ns / 1e9 as ``Series.dt.total_seconds()`` computes it; the scalar
-    # ``Timedelta.total_seconds()`` can differ in the last bit.
-    return None if pd.isna(value) else pd.Timedelta(value).value / 1e9
-
-
-def _opt(value: Any) -> Any:
-    return None if pd.isna(value) else value
+    return fastf1_oracle(*SESSIONS[name], telemetry=name == RACE_NAME)
 
 
 @pytest.mark.parametrize("name", list(SESSIONS))
@@ -93,23 +53,23 @@ def test_laps_equal_fastf1(
             "driver": row["Driver"],
             "driver_number": row["DriverNumber"],
             "lap_number": int(row["LapNumber"]),
-            "lap_time": _seconds(row["LapTime"]),
-            "sector1_time": _seconds(row["Sector1Time"]),
-            "sector2_time": _seconds(row["Sector2Time"]),
-            "sector3_time": _seconds(row["Sector3Time"]),
-            "compound": _opt(row["Compound"]),
-            "tyre_life": _opt(row["TyreLife"]),
-            "fresh_tyre": _opt(row["FreshTyre"]),
+            "lap_time": seconds(row["LapTime"]),
+            "sector1_time": seconds(row["Sector1Time"]),
+            "sector2_time": seconds(row["Sector2Time"]),
+            "sector3_time": seconds(row["Sector3Time"]),
+            "compound": text(row["Compound"]),
+            "tyre_life": opt(row["TyreLife"]),
+            "fresh_tyre": opt(row["FreshTyre"]),
             "stint": None if pd.isna(row["Stint"]) else int(row["Stint"]),
             "position": None if pd.isna(row["Position"]) else int(row["Position"]),
-            "is_personal_best": _opt(row["IsPersonalBest"]) == True,  # noqa: E712
-            "deleted": _opt(row["Deleted"]),
+            "is_personal_best": opt(row["IsPersonalBest"]) == True,  # noqa: E712
+            "deleted": opt(row["Deleted"]),
             "is_accurate": bool(row["IsAccurate"]),
-            "pit_in_time": _seconds(row["PitInTime"]),
-            "pit_out_time": _seconds(row["PitOutTime"]),
-            "track_status": _opt(row["TrackStatus"]) or None,
-            "lap_start_time": _seconds(row["LapStartTime"]),
-            "time": _seconds(row["Time"]),
+            "pit_in_time": seconds(row["PitInTime"]),
+            "pit_out_time": seconds(row["PitOutTime"]),
+            "track_status": text(row["TrackStatus"]),
+            "lap_start_time": seconds(row["LapStartTime"]),
+            "time": seconds(row["Time"]),
         }
         assert {k: getattr(ours, k) for k in expected} == expected
 
@@ -147,7 +107,7 @@ def test_fastest_lap_equals_pick_fastest(
     assert (ours.driver, ours.lap_number, ours.lap_time) == (
         picked["Driver"],
         int(picked["LapNumber"]),
-        _seconds(picked["LapTime"]),
+        seconds(picked["LapTime"]),
     )
     for drv in data.drivers:
         expected = laps.pick_drivers(drv.number).pick_fastest()
@@ -158,7 +118,7 @@ def test_fastest_lap_equals_pick_fastest(
             assert got is not None
             assert (got.lap_number, got.lap_time) == (
                 int(expected["LapNumber"]),
-                _seconds(expected["LapTime"]),
+                seconds(expected["LapTime"]),
             )
 
 
@@ -168,7 +128,8 @@ def test_stints_equal_fastf1_groupby(
 ) -> None:
     data, laps = session_data(name), _oracle(fastf1_oracle, name).laps
     grouped = (
-        laps.dropna(subset=["Stint"])
+        laps.assign(Compound=laps["Compound"].map(text))
+        .dropna(subset=["Stint"])
         .groupby(["DriverNumber", "Stint"], sort=False)
         .agg(
             compound=("Compound", "first"),
@@ -183,8 +144,8 @@ def test_stints_equal_fastf1_groupby(
     )
     expected = [
         (
-            *(num, int(stint), _opt(g.compound), _opt(g.fresh), _opt(g.tyre_life)),
-            *(int(g.start), int(g.end), int(g["count"]), int(g.timed), _seconds(g["mean"])),
+            *(num, int(stint), opt(g.compound), opt(g.fresh), opt(g.tyre_life)),
+            *(int(g.start), int(g.end), int(g["count"]), int(g.timed), seconds(g["mean"])),
         )
         for (num, stint), g in grouped.iterrows()
     ]
@@ -204,8 +165,50 @@ def test_stints_equal_fastf1_groupby(
             assert math.isclose(got[9], want[9], abs_tol=1e-9)
 
 
+@pytest.mark.parametrize("name", list(SESSIONS))
+def test_stint_pace_is_the_mean_of_fastf1_pick_quicklaps(
+    name: str, session_data: Callable[[str], SessionData], fastf1_oracle: OracleLoader
+) -> None:
+    data, laps = session_data(name), _oracle(fastf1_oracle, name).laps
+    quick = laps.pick_quicklaps()
+    stints = select_stints(data)
+    assert any(s.average_pace_time is not None for s in stints)
+    for stint in stints:
+        rows = quick[
+            (quick["DriverNumber"] == stint.driver_number) & (quick["Stint"] == stint.stint)
+        ]
+        assert stint.pace_lap_count == len(rows)
+        if rows.empty:
+            assert stint.average_pace_time is None
+        else:
+            assert stint.average_pace_time is not None
+            assert math.isclose(
+                stint.average_pace_time, seconds(rows["LapTime"].mean()) or 0, abs_tol=1e-9
+            )
+
+
+def test_stint_pace_leaves_out_slow_laps(session_data: Callable[[str], SessionData]) -> None:
+    """Issue 15.6: Hamilton's third 2018 Baku stint, safety-car laps included and not."""
+    ham = next(s for s in select_stints(session_data(RACE_NAME), ["HAM"]) if s.stint == 3)
+    assert ham.average_lap_time is not None and ham.average_pace_time is not None
+    assert ham.timed_lap_count > ham.pace_lap_count > 0
+    assert ham.average_pace_time < ham.average_lap_time
+
+
+def test_nan_compounds_are_none(
+    session_data: Callable[[str], SessionData], fastf1_oracle: OracleLoader
+) -> None:
+    """Issue 15.3: FastF1 gives the string "nan" as some lap-1 compounds (2018 Baku)."""
+    laps = _oracle(fastf1_oracle, RACE_NAME).laps
+    nan_rows = laps[laps["Compound"].astype(str) == "nan"]
+    assert len(nan_rows) > 0 and "GAS" in set(nan_rows["Driver"])
+    ours = {(lap.driver, lap.lap_number): lap.compound for lap in session_data(RACE_NAME).laps}
+    assert all(ours[(r.Driver, int(r.LapNumber))] is None for r in nan_rows.itertuples())
+    assert all(value != "nan" for value in ours.values())
+
+
 def test_race_known_values(session_data: Callable[[str], SessionData]) -> None:
-    data = session_data("2018-baku-race")
+    data = session_data(RACE_NAME)
     best = fastest_lap(data)
     assert best is not None
     assert (best.driver, best.lap_number, best.lap_time, best.compound) == (
@@ -270,7 +273,7 @@ def _fastf1_lap(session: Any, code: str, lap_number: int) -> Any:
 def test_telemetry_equals_get_car_data_add_distance(
     session_data: Callable[[str], SessionData], fastf1_oracle: OracleLoader
 ) -> None:
-    data, session = session_data("2018-baku-race"), _oracle(fastf1_oracle, "2018-baku-race")
+    data, session = session_data(RACE_NAME), _oracle(fastf1_oracle, RACE_NAME)
     picks = _sampled_laps(data)
     in_laps = {(lap.driver, lap.lap_number) for lap in data.laps if lap.pit_in_time is not None}
     assert in_laps & set(picks)
@@ -295,7 +298,7 @@ def test_telemetry_equals_get_car_data_add_distance(
 def test_telemetry_sample_counts_equal_fastf1_for_every_lap(
     session_data: Callable[[str], SessionData], fastf1_oracle: OracleLoader
 ) -> None:
-    data, session = session_data("2018-baku-race"), _oracle(fastf1_oracle, "2018-baku-race")
+    data, session = session_data(RACE_NAME), _oracle(fastf1_oracle, RACE_NAME)
     for lap in data.laps:
         expected = _fastf1_lap(session, lap.driver, lap.lap_number)
         if pd.isna(expected["LapStartTime"]) or pd.isna(expected["Time"]):
@@ -310,7 +313,7 @@ def test_telemetry_sample_counts_equal_fastf1_for_every_lap(
 def test_telemetry_xy_interpolate_fastf1_position_data(
     session_data: Callable[[str], SessionData], fastf1_oracle: OracleLoader
 ) -> None:
-    data, session = session_data("2018-baku-race"), _oracle(fastf1_oracle, "2018-baku-race")
+    data, session = session_data(RACE_NAME), _oracle(fastf1_oracle, RACE_NAME)
     for code, lap_number in _sampled_laps(data)[:6]:
         ours = lap_telemetry(data, code, lap_number)
         assert ours is not None and ours.x is not None and ours.y is not None
@@ -324,7 +327,7 @@ def test_telemetry_xy_interpolate_fastf1_position_data(
 def test_telemetry_downsampled_keeps_first_last_and_full_values(
     session_data: Callable[[str], SessionData],
 ) -> None:
-    data = session_data("2018-baku-race")
+    data = session_data(RACE_NAME)
     full = lap_telemetry(data, "HAM", 20)
     small = lap_telemetry(data, "HAM", 20, max_points=50)
     assert full is not None and small is not None
@@ -356,3 +359,29 @@ def test_session_without_laps_is_partial_not_an_error(replay: Replay, tmp_path: 
     assert data.laps == () and data.stints == ()
     assert fastest_lap(data) is None
     assert [d.code for d in data.drivers][:3] == ["GAS", "SAI", "STR"]
+    # The archive has this session's messages and weather but not its timing data.
+    assert not data.info.timing_available
+    assert data.info.timing_unavailable_reason == NO_TIMING
+    assert data.race_control and data.weather
+    meta = payload_meta(payload)
+    assert (meta["timing_available"], meta["timing_unavailable_reason"]) == (False, NO_TIMING)
+
+
+def test_session_the_archive_has_not_published_is_marked(
+    replay: Replay, tmp_path: Path, fastf1_oracle: OracleLoader
+) -> None:
+    """Issue 17.2: 2025 Monaco in the replay has drivers (from Jolpica) and no timing at all."""
+    session = fastf1_oracle(2025, "Monaco", "R")
+    payload = load_session_payload(replay_config(replay.url, tmp_path), 2025, "Monaco", "R")
+    data = decode_payload(payload)
+    assert [d.code for d in data.drivers] == list(session.results["Abbreviation"])
+    assert data.laps == () and not data.info.laps_available
+    assert not data.info.timing_available
+    assert data.info.timing_unavailable_reason == NO_ARCHIVE
+    assert payload_meta(payload)["timing_available"] is False
+
+
+def test_good_loads_have_their_timing(session_data: Callable[[str], SessionData]) -> None:
+    for name in SESSIONS:
+        info = session_data(name).info
+        assert info.timing_available and info.timing_unavailable_reason is None, name

@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from pypole_gql.domain.sessions import SessionData, SessionInfo, Trace, lap_telemetry
+from pypole_gql.domain.sessions import (
+    RaceControlMessage,
+    SessionData,
+    SessionInfo,
+    SessionResult,
+    Trace,
+    TrackStatusChange,
+    WeatherSample,
+    lap_telemetry,
+)
 from pypole_gql.upstream.fastf1.payload import (
     FORMAT_VERSION,
     PayloadError,
@@ -36,6 +45,12 @@ def assert_traces_equal(a: Trace | None, b: Trace | None) -> None:
 
 def assert_sessions_equal(a: SessionData, b: SessionData) -> None:
     assert (a.info, a.drivers, a.laps, a.stints) == (b.info, b.drivers, b.laps, b.stints)
+    assert (a.results, a.weather, a.race_control, a.track_status) == (
+        b.results,
+        b.weather,
+        b.race_control,
+        b.track_status,
+    )
     assert_traces_equal(a.car, b.car)
     assert_traces_equal(a.position, b.position)
 
@@ -55,6 +70,54 @@ def test_round_trip_is_exact() -> None:
         assert ours is not None and theirs is not None
         np.testing.assert_array_equal(ours.distance, theirs.distance)
         np.testing.assert_array_equal(ours.session_time, theirs.session_time)
+
+
+def test_round_trip_of_the_session_records() -> None:
+    result = SessionResult(
+        "HAM", "44", "L HAMILTON", "Lewis", "Hamilton", "Lewis Hamilton", "hamilton", None,
+        None, "Mercedes", "mercedes", "00D2BE", 1, "1", 2, None, 81.234, None, 6224.291,
+        "Finished", 25.0, 51,
+    )  # fmt: skip
+    data = session(
+        info=SessionInfo(
+            2025,
+            8,
+            "Monaco Grand Prix",
+            "R",
+            "Race",
+            None,
+            None,
+            False,
+            False,
+            timing_available=False,
+            timing_unavailable_reason="no timing",
+        ),
+        results=(result,),
+        weather=(WeatherSample(5.0, 21.0, 38.5, 48.0, 1017.0, False, 3.2, 300),),
+        race_control=(
+            RaceControlMessage(
+                datetime(2018, 4, 29, 12, 14, 31, 250_000, tzinfo=UTC),
+                511.485,
+                1,
+                "Flag",
+                "YELLOW IN TRACK SECTOR 2",
+                None,
+                "YELLOW",
+                "Sector",
+                2,
+                "44",
+                "HAM",
+            ),
+        ),
+        track_status=(
+            TrackStatusChange(488.035, "2", "Yellow"),
+            TrackStatusChange(None, "1", None),
+        ),
+    )
+    decoded = decode_payload(encode_payload(data))
+    assert_sessions_equal(data, decoded)
+    assert decoded.race_control[0].time.tzinfo is not None
+    assert decoded.info.timing_unavailable_reason == "no timing"
 
 
 def test_round_trip_without_telemetry_or_laps() -> None:
@@ -125,3 +188,14 @@ def test_foreign_bytes_are_refused() -> None:
     other = payload[:4] + struct.pack("<H", FORMAT_VERSION + 1) + payload[6:]
     with pytest.raises(PayloadError, match="format"):
         decode_payload(other)
+
+
+def test_an_older_format_is_refused_not_misread() -> None:
+    """Version 1 payloads (no results, weather, messages, z) must be rebuilt, not read."""
+    assert FORMAT_VERSION >= 2
+    payload = encode_payload(session())
+    older = payload[:4] + struct.pack("<H", FORMAT_VERSION - 1) + payload[6:]
+    with pytest.raises(PayloadError, match=f"format {FORMAT_VERSION - 1}, expected"):
+        decode_payload(older)
+    with pytest.raises(PayloadError):
+        payload_meta(older)

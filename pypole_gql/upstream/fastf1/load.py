@@ -47,7 +47,9 @@ def load_session_payload(
     Decode with :func:`~pypole_gql.upstream.fastf1.payload.decode_payload`; its
     ``meta`` (:func:`~pypole_gql.upstream.fastf1.payload.payload_meta`) tells
     ``load_seconds``, ``upstream_requests`` (sent over the network, not served by
-    FastF1's HTTP cache) and FastF1's ``warnings``.
+    FastF1's HTTP cache), FastF1's ``warnings`` and ``timing_available`` /
+    ``timing_unavailable_reason`` (as in :class:`~pypole_gql.domain.sessions.SessionInfo`:
+    a session the archive has not published timing data for is returned, marked).
 
     Raises:
         BadUserInput: unknown session type, or an event name FastF1 cannot search with.
@@ -64,7 +66,7 @@ def load_session_payload(
         session = _open_session(year, race_key, kind)
         label = f"{year} {session.event['EventName']} {session.name}"
         try:
-            session.load(laps=True, telemetry=telemetry, weather=False, messages=True)
+            session.load(laps=True, telemetry=telemetry, weather=True, messages=True)
         except Exception as exc:
             translated = _translate_load_error(exc, label)
             if translated is exc:
@@ -82,6 +84,10 @@ def load_session_payload(
         "load_seconds": round(time.perf_counter() - started, 3),
         "upstream_requests": captured.requests,
         "telemetry_requested": telemetry,
+        # Read by the session service without decoding: a load without timing data is
+        # an answer to cache briefly, not for the full TTL.
+        "timing_available": data.info.timing_available,
+        "timing_unavailable_reason": data.info.timing_unavailable_reason,
         "warnings": captured.warnings,
         "pid": os.getpid(),
         "worker_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

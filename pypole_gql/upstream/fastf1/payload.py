@@ -6,19 +6,26 @@ Layout (little-endian)::
 
     b"PPF1" | u16 format version | u32 header length | header (orjson) | arrays
 
-The header holds the session info, drivers, laps and stints as column lists (floats for
-times, ``null`` for NaN/NaT) and, for the car and position traces, where each array
-lies in the payload. Arrays start on 8-byte boundaries and are read back with
-``numpy.frombuffer``; the decoded :class:`~pypole_gql.domain.sessions.SessionData`
-may keep the payload alive, and its arrays are read-only.
+The header holds the session info and every table (drivers, laps, stints, results,
+weather, race control messages, track status) as column lists (floats for times,
+``null`` for NaN/NaT, ISO 8601 for wall-clock moments) and, for the car and position
+traces, where each array lies in the payload. Arrays start on 8-byte boundaries and
+are read back with ``numpy.frombuffer``; the decoded
+:class:`~pypole_gql.domain.sessions.SessionData` may keep the payload alive, and its
+arrays are read-only.
 
 Lossless, but compact (it is cached compressed): each array is stored in the smallest
 dtype that holds it exactly (FastF1's float speed and RPM are whole numbers on the wire,
 so they become ``uint16``), session times in whole milliseconds when every sample is one
 (FastF1 rounds telemetry dates to the millisecond), and smooth integer series (session
-time, speed, RPM, x, y) as per-driver differences, which compress several times better
+time, speed, RPM, x, y, z) as per-driver differences, which compress several times better
 and are summed back on decode. Decoding gives back exactly what the worker extracted.
-Bump :data:`FORMAT_VERSION` on any change: payloads of another version are refused.
+Bump :data:`FORMAT_VERSION` on any change: payloads of another version are refused
+(:class:`PayloadError`), never misread; the session cache's keys name the version, so a
+new version is loaded afresh rather than read from an old entry.
+
+Versions: 1, laps, stints and traces (x, y); 2, plus results, weather, race control,
+track status, the position trace's z, stint pace and the timing-data status.
 """
 
 from __future__ import annotations
@@ -35,14 +42,18 @@ import orjson
 
 from pypole_gql.domain.sessions import (
     Lap,
+    RaceControlMessage,
     SessionData,
     SessionDriver,
     SessionInfo,
+    SessionResult,
     Stint,
     Trace,
+    TrackStatusChange,
+    WeatherSample,
 )
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 MAGIC: Final = b"PPF1"
 _PREFIX = struct.Struct("<4sHI")
 _ALIGN = 8
@@ -51,8 +62,21 @@ _INT_DTYPES: Final = tuple(
     np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32", "int32", "int64")
 )
 #: Channels stored as per-driver differences (plus session time, always).
-_DELTA_CHANNELS: Final = frozenset({"speed", "rpm", "x", "y"})
-_Row = TypeVar("_Row", SessionDriver, Lap, Stint)
+_DELTA_CHANNELS: Final = frozenset({"speed", "rpm", "x", "y", "z"})
+_Row = TypeVar(
+    "_Row",
+    SessionDriver,
+    Lap,
+    Stint,
+    SessionResult,
+    WeatherSample,
+    RaceControlMessage,
+    TrackStatusChange,
+)
+#: Fields that JSON carries as text and decoding turns back into objects.
+_DECODE_FIELD: Final[Mapping[type, Mapping[str, Callable[[Any], Any]]]] = {
+    RaceControlMessage: {"time": datetime.fromisoformat},
+}
 
 
 class PayloadError(ValueError):
@@ -79,6 +103,10 @@ def encode_payload(data: SessionData, meta: Mapping[str, Any] | None = None) -> 
         "drivers": _columns(data.drivers, SessionDriver),
         "laps": _columns(data.laps, Lap),
         "stints": _columns(data.stints, Stint),
+        "results": _columns(data.results, SessionResult),
+        "weather": _columns(data.weather, WeatherSample),
+        "race_control": _columns(data.race_control, RaceControlMessage),
+        "track_status": _columns(data.track_status, TrackStatusChange),
         "car": None if data.car is None else _trace_to_json(data.car, put),
         "position": None if data.position is None else _trace_to_json(data.position, put),
     }
@@ -105,6 +133,10 @@ def decode_payload(payload: bytes) -> SessionData:
         drivers=_rows(header["drivers"], SessionDriver),
         laps=_rows(header["laps"], Lap),
         stints=_rows(header["stints"], Stint),
+        results=_rows(header["results"], SessionResult),
+        weather=_rows(header["weather"], WeatherSample),
+        race_control=_rows(header["race_control"], RaceControlMessage),
+        track_status=_rows(header["track_status"], TrackStatusChange),
         car=None if header["car"] is None else _trace_from_json(header["car"], get),
         position=None if header["position"] is None else _trace_from_json(header["position"], get),
     )
@@ -136,7 +168,11 @@ def _columns(rows: Sequence[_Row], cls: type[_Row]) -> dict[str, list[Any]]:
 
 def _rows(columns: Mapping[str, list[Any]], cls: type[_Row]) -> tuple[_Row, ...]:
     names = [f.name for f in dataclasses.fields(cls)]
-    return tuple(cls(*values) for values in zip(*(columns[n] for n in names), strict=True))
+    decoders = _DECODE_FIELD.get(cls, {})
+    lists = [
+        columns[n] if n not in decoders else [decoders[n](v) for v in columns[n]] for n in names
+    ]
+    return tuple(cls(*values) for values in zip(*lists, strict=True))
 
 
 def _info_to_json(info: SessionInfo) -> dict[str, Any]:
