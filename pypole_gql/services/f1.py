@@ -29,6 +29,7 @@ from pypole_gql.domain.f1 import (
     ConstructorStanding,
     Driver,
     DriverStanding,
+    JolpicaPitStop,
     QualifyingResult,
     Race,
     RaceResult,
@@ -44,6 +45,7 @@ from pypole_gql.upstream.jolpica import (
     parse_constructor_standing,
     parse_driver,
     parse_driver_standing,
+    parse_pit_stops,
     parse_qualifying,
     parse_race,
     parse_results,
@@ -238,6 +240,18 @@ class F1Service:
             await self._season_ttl(season),
             lambda table: _dumps({"season": table.season, "races": [e.raw for e in table.races]}),
             decode,
+        )
+
+    async def pit_stops(self, season: int, round_: int) -> tuple[JolpicaPitStop, ...]:
+        """Every pit stop of one race (empty when Jolpica has none, or no such race)."""
+        self.check_season(season)
+        self.check_round(round_)
+        return await self._cached(
+            f"jolpica:pitstops:{season}:{round_}",
+            lambda: self._client.pit_stops(season, round_),
+            await self._season_ttl(season),
+            lambda stops: _dumps([stop.raw for stop in stops]),
+            lambda data: parse_pit_stops(orjson.loads(data)),
         )
 
     # -- standings -------------------------------------------------------------------

@@ -27,6 +27,7 @@ from pypole_gql.domain.f1 import (
     ConstructorStanding,
     Driver,
     DriverStanding,
+    JolpicaPitStop,
     QualifyingResult,
     Race,
     RaceResult,
@@ -109,6 +110,12 @@ class JolpicaClient:
         """Every qualifying result of the season, all rounds."""
         table = await self._table(f"{season}/qualifying", "RaceTable", "Races")
         return parse_qualifying(season, _merge_rounds(table.items, "QualifyingResults"))
+
+    async def pit_stops(self, season: int, round_: int) -> tuple[JolpicaPitStop, ...]:
+        """Every pit stop of one race, in Jolpica's order (empty for an unknown race)."""
+        table = await self._table(f"{season}/{round_}/pitstops", "RaceTable", "Races")
+        rows = [row for race in _merge_rounds(table.items, "PitStops") for row in race["PitStops"]]
+        return parse_pit_stops(rows)
 
     # -- standings -------------------------------------------------------------------------
 
@@ -388,6 +395,33 @@ def parse_qualifying_result(raw: RawObject, index: int) -> QualifyingResult:
         q3=_text(raw.get("Q3")),
         raw=raw,
     )
+
+
+def _duration(value: Any) -> float | None:
+    """Jolpica's pit-stop duration, ``"20.377"`` or ``"1:02.345"`` (minutes), as seconds."""
+    text = _text(value)
+    if text is None:
+        return None
+    seconds = 0.0
+    for part in text.split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def parse_pit_stop(raw: RawObject) -> JolpicaPitStop:
+    return JolpicaPitStop(
+        driver_id=str(raw["driverId"]),
+        stop=int(raw["stop"]),
+        lap=int(raw["lap"]),
+        time=_text(raw.get("time")),
+        duration=_duration(raw.get("duration")),
+        raw=raw,
+    )
+
+
+def parse_pit_stops(rows: Iterable[RawObject]) -> tuple[JolpicaPitStop, ...]:
+    """A race's ``PitStops`` list (merged across pages)."""
+    return _parse_all(rows, parse_pit_stop)
 
 
 def _season_table(

@@ -161,6 +161,7 @@ async def test_results_are_one_season_wide_load_cached_under_its_key(
         (lambda s: s.constructor_standings(2023, 5), "jolpica:standings:constructors:2023:5"),
         (lambda s: s.drivers(2023), "jolpica:drivers:2023"),
         (lambda s: s.constructors(2023), "jolpica:constructors:2023"),
+        (lambda s: s.pit_stops(2023, 1), "jolpica:pitstops:2023:1"),
         (lambda s: s.driver("alonso"), "jolpica:driver:alonso"),
         (lambda s: s.current_schedule(), "jolpica:schedule:current"),
         (lambda s: s.next_race(), "jolpica:next"),
@@ -299,4 +300,16 @@ async def test_impossible_round_is_bad_input(service: F1Service, round_: int) ->
 async def test_malformed_driver_id_is_bad_input(service: F1Service, http: CsvHttp) -> None:
     with pytest.raises(BadUserInput):
         await service.driver("../2023/results")
+    assert http.requests == []
+
+
+async def test_pit_stops_check_their_arguments_before_any_request(
+    service: F1Service, http: CsvHttp
+) -> None:
+    with pytest.raises(BadUserInput) as caught:
+        await service.pit_stops(2023, 0)
+    assert caught.value.field == "round"
+    with pytest.raises(BadUserInput) as caught:
+        await service.pit_stops(1949, 1)
+    assert caught.value.field == "season"
     assert http.requests == []

@@ -167,3 +167,47 @@ async def test_failures_past_the_retries_are_upstream_unavailable(
     with replay.fault(prefix="/ergast/f1/", status=502), pytest.raises(UpstreamUnavailable):
         await client.schedule(2019)
     assert replay.count(prefix="/ergast/f1/") == 3
+
+
+def _csv(fixtures_dir: Path, name: str) -> list[dict[str, str]]:
+    import csv
+
+    with (fixtures_dir / "jolpica" / "csv" / f"{name}.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+# 1 and 18 are in the fixtures' jolpica_db_subset; 3 (red flag) has minute-long
+# durations ("15:25.181"); 13 has 101 stops, more than one page.
+@pytest.mark.parametrize("round_", [1, 18, 3, 13])
+async def test_pit_stops_equal_the_csv(
+    client: JolpicaClient, replay: Any, fixtures_dir: Path, round_: int
+) -> None:
+    race_id = next(
+        r["raceId"]
+        for r in _csv(fixtures_dir, "races")
+        if (r["year"], r["round"]) == ("2023", str(round_))
+    )
+    refs = {r["driverId"]: r["driverRef"] for r in _csv(fixtures_dir, "drivers")}
+    rows = [r for r in _csv(fixtures_dir, "pit_stops") if r["raceId"] == race_id]
+    expected = {
+        (refs[r["driverId"]], int(r["stop"])): (int(r["lap"]), r["time"], int(r["milliseconds"]))
+        for r in rows
+    }
+    counter = Counter(replay)
+    stops = await client.pit_stops(2023, round_)
+    assert len(counter) == -(-len(rows) // 100)
+    assert len(stops) == len(rows) > 0
+    got = {
+        (s.driver_id, s.stop): (
+            s.lap,
+            s.time,
+            None if s.duration is None else round(s.duration * 1000),
+        )
+        for s in stops
+    }
+    assert got == expected
+    assert all(len(s.raw) > 0 for s in stops)
+
+
+async def test_pit_stops_of_an_unknown_race_are_empty(client: JolpicaClient) -> None:
+    assert await client.pit_stops(2023, 99) == ()
