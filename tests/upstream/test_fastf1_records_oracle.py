@@ -17,6 +17,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import pytest
 
 from pypole_gql.domain.f1 import JolpicaPitStop
 from pypole_gql.domain.sessions import (
+    Lap,
     SessionData,
     compare,
     fastest_lap,
@@ -48,6 +50,10 @@ Data = Callable[[str], SessionData]
 
 def _int(value: Any) -> int | None:
     return None if pd.isna(value) else int(value)
+
+
+def _frame(oracle: Oracle, name: str, attribute: str) -> Any:
+    return getattr(oracle(name), attribute)
 
 
 def _loaded(get: Callable[[], Any]) -> Any:
@@ -142,7 +148,9 @@ def test_weather_equals_fastf1(name: str, session_data: Data, oracle: Oracle) ->
 
 
 def test_weather_is_there_for_the_race_and_a_qualifying(session_data: Data, oracle: Oracle) -> None:
-    with_weather = [n for n in SESSIONS if _loaded(lambda n=n: oracle(n).weather_data) is not None]
+    with_weather = [
+        n for n in SESSIONS if _loaded(partial(_frame, oracle, n, "weather_data")) is not None
+    ]
     assert RACE_NAME in with_weather and "2021-mexico-q" in with_weather
     assert all(weather(session_data(n)) for n in with_weather)
 
@@ -187,7 +195,7 @@ def test_race_control_is_there_for_a_race_a_qualifying_and_a_sprint(
     kinds = {
         SESSIONS[n][2]
         for n in SESSIONS
-        if _loaded(lambda n=n: oracle(n).race_control_messages) is not None
+        if _loaded(partial(_frame, oracle, n, "race_control_messages")) is not None
         and race_control(session_data(n))
     }
     assert {"R", "Q", "S"} <= kinds
@@ -336,7 +344,10 @@ def test_track_map_equals_fastf1_pos_data(session_data: Data, oracle: Oracle) ->
     data, session = session_data(RACE_NAME), oracle(RACE_NAME)
     best = fastest_lap(data)
     assert best is not None
-    picks = [(None, None, best), ("HAM", None, fastest_lap(data, "HAM"))]
+    picks: list[tuple[str | None, int | None, Lap | None]] = [
+        (None, None, best),
+        ("HAM", None, fastest_lap(data, "HAM")),
+    ]
     for code in ("VET", "GAS"):
         laps = select_laps(data, [code])
         picks += [(code, laps[0].lap_number, laps[0]), (code, laps[-1].lap_number, laps[-1])]
