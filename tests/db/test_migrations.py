@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pypole_gql.db.migrate import alembic_config, current
 from tests.plugins.services import _admin_execute
 
-TABLES = {"users", "refresh_tokens", "revoked_access_tokens"}
+TABLES = {"users", "refresh_tokens", "revoked_access_tokens", "predictions"}
+HEAD = "0002"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -83,7 +84,7 @@ def test_upgrade_downgrade_upgrade_and_no_drift(fresh_url: str) -> None:
 
     command.upgrade(config, "head")
     assert table_names(fresh_url) >= TABLES
-    assert current(fresh_url) == "0001"
+    assert current(fresh_url) == HEAD
     command.check(config)
 
 
@@ -125,7 +126,7 @@ def test_serve_migrates_sqlite_before_starting(
     assert cli.main(["serve"]) == 0
 
     assert started == ["pypole_gql.app:create_app"]
-    assert current(url) == "0001"
+    assert current(url) == HEAD
 
 
 def test_alembic_command_line_upgrades_and_finds_no_drift(fresh_url: str) -> None:
@@ -169,4 +170,4 @@ def test_migrating_from_code_keeps_alembic_quiet(
         alembic_logger.setLevel(saved)
 
     assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
-    assert current(f"sqlite+aiosqlite:///{tmp_path / 'quiet.db'}") == "0001"
+    assert current(f"sqlite+aiosqlite:///{tmp_path / 'quiet.db'}") == HEAD
