@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from pypole_gql.cache import Cache
+from pypole_gql.db.engine import Database
+from pypole_gql.db.models import UserRow
 from pypole_gql.services.f1 import RESULTS_SETTLE, F1Service
 from pypole_gql.upstream.budget import OutboundBudget
 from pypole_gql.upstream.http import HttpClient
@@ -266,3 +268,20 @@ def fixtures_csv(fixtures_dir: Path) -> Csv:
 
 def later(moment: datetime, **delta: float) -> datetime:
     return moment + timedelta(**delta)
+
+
+async def make_user(db: Database) -> int:
+    """A new account row (unique names), for data that belongs to a user."""
+    tag = uuid.uuid4().hex[:12]
+    async with db.session() as session:
+        row = UserRow(
+            email=f"{tag}@example.com",
+            email_normalized=f"{tag}@example.com",
+            username=f"u{tag}",
+            username_normalized=f"u{tag}",
+            password_hash="not-a-hash",
+        )
+        session.add(row)
+        await session.flush()
+        assert row.id is not None
+        return row.id

@@ -7,7 +7,6 @@ results.csv: not against the scoring code itself.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,13 +15,12 @@ import pytest
 
 from pypole_gql.db.engine import Database
 from pypole_gql.db.migrate import upgrade_async
-from pypole_gql.db.models import UserRow
 from pypole_gql.domain.predictions import SCORING_RULES, Pick, parse_picks
 from pypole_gql.errors import BadUserInput, Conflict, NotFound
 from pypole_gql.services.f1 import F1Service
 from pypole_gql.services.predictions import PredictionService
 from tests.jolpica_oracle import oracle_for
-from tests.services.frontend_support import NOW, Csv, F1Factory
+from tests.services.frontend_support import NOW, Csv, F1Factory, make_user
 
 SCORED = (2023, 5)
 
@@ -59,22 +57,6 @@ async def database(db_url: str) -> AsyncIterator[Database]:
     db = Database(db_url)
     yield db
     await db.close()
-
-
-async def _user(db: Database) -> int:
-    tag = uuid.uuid4().hex[:12]
-    async with db.session() as session:
-        row = UserRow(
-            email=f"{tag}@example.com",
-            email_normalized=f"{tag}@example.com",
-            username=f"u{tag}",
-            username_normalized=f"u{tag}",
-            password_hash="not-a-hash",
-        )
-        session.add(row)
-        await session.flush()
-        assert row.id is not None
-        return row.id
 
 
 def _service(db: Database, f1: F1Service, now: datetime = NOW) -> PredictionService:
@@ -254,7 +236,7 @@ async def test_save_read_replace_and_isolation(
 ) -> None:
     season, round_ = fixtures_csv.next_round(NOW)
     service = _service(database, replay_f1)
-    alice, bob = await _user(database), await _user(database)
+    alice, bob = await make_user(database), await make_user(database)
     first = _season_picks(fixtures_csv, season, 10)
 
     saved = await service.save(alice, season, round_, list(reversed(first)))
@@ -283,7 +265,7 @@ async def test_saving_after_the_start_is_refused(
 ) -> None:
     season, upcoming = fixtures_csv.next_round(NOW)
     started = upcoming - 1
-    user = await _user(database)
+    user = await make_user(database)
     service = _service(database, replay_f1)
     with pytest.raises(Conflict) as caught:
         await service.save(user, season, started, _season_picks(fixtures_csv, season, 3))
@@ -304,7 +286,7 @@ async def test_stored_prediction_is_scored_after_the_race(
 ) -> None:
     season, upcoming = fixtures_csv.next_round(NOW)
     raced = upcoming - 1
-    user = await _user(database)
+    user = await make_user(database)
     before = fixtures_csv.race_start(season, raced) - timedelta(hours=1)
     picks = _grid_picks(fixtures_csv, season, raced)[:12]
     await _service(database, replay_f1, before).save(user, season, raced, picks)
@@ -337,7 +319,7 @@ async def test_concurrent_saves_of_one_race_lose_nothing(
     applied, and the version counts every one of them."""
     f1 = await f1_factory()
     season, round_ = fixtures_csv.next_round(NOW)
-    user = await _user(database)
+    user = await make_user(database)
     other = Database(db_url)
     try:
         services = [_service(database, f1), _service(other, f1)]
