@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from pypole_gql.domain.comparison import race_side
-from pypole_gql.domain.sessions import SessionData
 from pypole_gql.errors import BadUserInput, NotFound
 from pypole_gql.services.comparison import ComparisonService
 from pypole_gql.services.f1 import F1Service
@@ -167,14 +166,7 @@ async def test_laps_without_times_give_none_not_a_division_by_zero(
         dataclasses.replace(lap, lap_time=None) if lap.driver_number == driver.number else lap
         for lap in data.laps
     )
-    stripped = SessionData(
-        info=data.info,
-        drivers=data.drivers,
-        laps=untimed,
-        stints=data.stints,
-        car=None,
-        position=None,
-    )
+    stripped = dataclasses.replace(data, laps=untimed, car=None, position=None)
     side = race_side(stripped, driver)
     assert side.total_laps == len(data.driver_laps(driver.number)) > 0
     assert side.timed_laps == 0

@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pypole_gql.domain.sessions import SessionData
 from pypole_gql.domain.strategy import ClassificationSource, RaceStrategy
 from pypole_gql.errors import NotFound
 from pypole_gql.services.f1 import F1Service
@@ -204,13 +203,8 @@ async def test_without_fastf1_positions_the_order_is_jolpicas(
     sessions_app: SessionsApp, replay_f1: F1Service, fixtures_csv: Csv
 ) -> None:
     data = await sessions_app.resources.sessions.session(YEAR, RACE, "R")
-    anonymous = SessionData(
-        info=data.info,
-        drivers=tuple(dataclasses.replace(d, position=None) for d in data.drivers),
-        laps=data.laps,
-        stints=data.stints,
-        car=None,
-        position=None,
+    anonymous = dataclasses.replace(
+        data, drivers=tuple(dataclasses.replace(d, position=None) for d in data.drivers)
     )
     positions, source = await _service(sessions_app, replay_f1).classification(anonymous)
     assert source is ClassificationSource.JOLPICA
