@@ -8,6 +8,7 @@ naive, so callers read them through :func:`as_utc`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -120,3 +121,32 @@ class RevokedAccessTokenRow(SQLModel, table=True):
         nullable=False,
     )
     expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), nullable=False, index=True)
+
+
+class PredictionRow(SQLModel, table=True):
+    """A user's prediction for one race: one row per (user, season, round), ``version`` counts
+    the saves. ``picks`` is a JSON list of ``{"driver_id", "predicted_position"}`` objects, by
+    position."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (sa.UniqueConstraint("user_id", "season", "round"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_type=sa.Integer,
+        foreign_key="users.id",
+        ondelete="CASCADE",
+        nullable=False,
+    )
+    season: int = Field(sa_type=sa.Integer, nullable=False)
+    round: int = Field(sa_type=sa.Integer, nullable=False)
+    picks: list[dict[str, Any]] = Field(sa_type=sa.JSON, nullable=False)
+    version: int = Field(
+        default=1, sa_type=sa.Integer, nullable=False, sa_column_kwargs={"server_default": "1"}
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False
+    )

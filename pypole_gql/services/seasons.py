@@ -1,0 +1,52 @@
+"""Which season "the current one" is, and the fallback to the previous one before it starts.
+
+The frontend's routes leave the season out to mean "now". Now is Jolpica's ``current``
+season (the calendar year; in the offline demo the replay's ``--now``), never the server's
+own clock, so one answer holds for every route. Before the first race of a year the
+current season has no standings yet; pages that need some (favourites, the leader widget)
+show the previous season's instead, and say which season they show.
+"""
+
+from __future__ import annotations
+
+from pypole_gql.domain.f1 import ConstructorStanding, DriverStanding, Standings
+from pypole_gql.services.f1 import MIN_SEASON, F1Service
+
+
+async def current_season(f1: F1Service) -> int:
+    """The season Jolpica calls ``current`` (one cached calendar read)."""
+    return (await f1.current_schedule()).season
+
+
+async def resolve_season(f1: F1Service, season: int | None) -> int:
+    """``season`` checked, or the current season when it is ``None``."""
+    if season is None:
+        return await current_season(f1)
+    return f1.check_season(season)
+
+
+async def latest_driver_standings(
+    f1: F1Service, season: int | None = None
+) -> Standings[DriverStanding]:
+    """The drivers' standings of ``season`` (default current), or of the season before it
+    when that one has none yet. Empty only when neither has any."""
+    year = await resolve_season(f1, season)
+    table = await f1.driver_standings(year)
+    if not table.entries and year > MIN_SEASON:
+        previous = await f1.driver_standings(year - 1)
+        if previous.entries:
+            return previous
+    return table
+
+
+async def latest_constructor_standings(
+    f1: F1Service, season: int | None = None
+) -> Standings[ConstructorStanding]:
+    """As :func:`latest_driver_standings`, for the constructors' championship."""
+    year = await resolve_season(f1, season)
+    table = await f1.constructor_standings(year)
+    if not table.entries and year > MIN_SEASON:
+        previous = await f1.constructor_standings(year - 1)
+        if previous.entries:
+            return previous
+    return table
