@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import re
 import resource
+import signal
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -744,6 +745,13 @@ def _opt_bool(value: Any) -> bool | None:
 StartMethod = Literal["spawn", "forkserver"]
 
 
+def _ignore_sigint() -> None:
+    """Pool initializer: Ctrl-C reaches every process of the terminal's process group, and
+    a worker would die on it with a ``KeyboardInterrupt`` traceback; the server stops its
+    workers itself when it shuts down (:meth:`FastF1Client.close`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class FastF1Client:
     """Runs FastF1 loads in a process pool that it owns; one per app (see ``create_app``).
 
@@ -780,6 +788,7 @@ class FastF1Client:
                 max_workers=self.max_workers,
                 mp_context=multiprocessing.get_context(self.start_method),
                 max_tasks_per_child=self.max_tasks_per_child,
+                initializer=_ignore_sigint,
             )
         return self._pool
 
