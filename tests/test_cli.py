@@ -6,18 +6,12 @@ Every process is bounded in time and killed in ``finally``, whatever the test's 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,121 +19,16 @@ import httpx
 import pytest
 
 from pypole_gql.cli import build_parser
-from pypole_gql.config import DEV_KEY_FILE, Settings
+from pypole_gql.config import DEV_KEY_FILE
 from pypole_gql.db.migrate import current
 from tests.auth.support import LOGIN, ME, REGISTER, new_account
 from tests.jolpica_oracle import oracle_for
+from tests.serving import PYPOLE, STOP_TIMEOUT, clean_env, free_port, run, serving
 
-BIN = Path(sys.executable).parent
-PYPOLE = str(BIN / "pypole")
-START_TIMEOUT = 60.0
-STOP_TIMEOUT = 20.0
 GOOD_SECRET = "cli-test-secret-0123456789-abcdefghijklmnop"
 #: The console log's timestamp at the start of a line, as the app's own lines carry it.
 CONSOLE_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z ")
 SEASON_AND_NEXT = "{ season { year races { round } } nextRace { season round } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    """The test's environment without any PYPOLE_ setting of the outer shell, plus ``settings``
-    (``access_token_minutes="5"`` becomes ``PYPOLE_ACCESS_TOKEN_MINUTES=5``)."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not (name.startswith("PYPOLE_") and name[7:].lower() in Settings.model_fields)
-    }
-    env.update({f"PYPOLE_{name.upper()}": value for name, value in settings.items()})
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def run(
-    args: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args,
-        cwd=cwd,
-        env=env or clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def stderr(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self, signum: int = signal.SIGINT) -> int:
-        """Send ``signum`` to the server process and wait for the exit status."""
-        self.process.send_signal(signum)
-        return self.process.wait(timeout=STOP_TIMEOUT)
-
-    def interrupt(self) -> int:
-        """Ctrl-C at a terminal: SIGINT to every process of the group (the server runs in
-        one of its own, as a terminal's foreground job does); waits for the exit status."""
-        os.killpg(self.process.pid, signal.SIGINT)
-        return self.process.wait(timeout=STOP_TIMEOUT)
-
-    def group_alive(self) -> bool:
-        """Whether any process of the server's group (its workers included) is left."""
-        try:
-            os.killpg(self.process.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-
-@contextmanager
-def serving(
-    cwd: Path, *extra: str, env: dict[str, str] | None = None, ready_path: str = "/health/ready"
-) -> Iterator[Server]:
-    """``pypole serve`` on a free port in ``cwd``; yields once ``ready_path`` answers 200."""
-    port = free_port()
-    log = cwd.parent / f"{cwd.name}-{port}.stderr"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [PYPOLE, "serve", "--port", str(port), *extra],
-            cwd=cwd,
-            env=env or clean_env(),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"pypole serve exited with {process.returncode}:\n{server.stderr()}")
-            try:
-                if httpx.get(server.url + ready_path, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"pypole serve did not become ready:\n{server.stderr()}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-        with contextlib.suppress(ProcessLookupError):  # workers the server left behind
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def graphql(
