@@ -21,6 +21,7 @@ import pytest
 from pypole_gql.cli import build_parser
 from pypole_gql.config import DEV_KEY_FILE
 from pypole_gql.db.migrate import current
+from pypole_gql.replay.ergast import AFTER_LAST_RESULTS
 from tests.auth.support import LOGIN, ME, REGISTER, new_account
 from tests.jolpica_oracle import oracle_for
 from tests.serving import PYPOLE, STOP_TIMEOUT, clean_env, free_port, run, serving
@@ -219,6 +220,43 @@ def test_serve_replay_now_sets_the_replays_clock(tmp_path: Path, fixtures_dir: P
     assert data["season"]["year"] == season
     assert data["nextRace"] == {"season": season, "round": middle + 1}
     assert f"now={now.isoformat()}" in log_line(log, "replay.started")
+
+
+@pytest.mark.parametrize("given", [None, "2024-07-01T12:00:00+00:00"], ids=["default", "given"])
+def test_pypole_replay_now(tmp_path: Path, fixtures_dir: Path, given: str | None) -> None:
+    oracle = oracle_for(fixtures_dir / "jolpica" / "csv")
+    last = oracle.last_race_with_results()
+    expected = given or (oracle.race_start(*last) + AFTER_LAST_RESULTS).isoformat()
+    port = free_port()
+    args = [PYPOLE, "replay", "--fixtures", str(fixtures_dir), "--port", str(port)]
+    process = subprocess.Popen(
+        [*args, *(["--now", given] if given else [])],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        info = None
+        while info is None and process.poll() is None and time.monotonic() < deadline:
+            try:
+                info = httpx.get(f"http://127.0.0.1:{port}/_replay/info", timeout=2).json()
+            except httpx.TransportError:
+                time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        status = process.wait(timeout=STOP_TIMEOUT)
+        log = process.stderr.read() if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT)
+
+    assert info is not None, log
+    assert info["now"] == expected
+    assert status == 0, log
+    assert CONSOLE_TIMESTAMP.match(log_line(log, "replay.started")), log
 
 
 def test_ctrl_c_after_a_session_load_stops_every_process_quietly(
