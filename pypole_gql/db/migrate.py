@@ -21,11 +21,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from pypole_gql.logging import get_logger
 
-# Alembic narrates at INFO: a "setup plugin ..." line per plugin while it is imported, then
-# "Context impl ...", "Running upgrade ..." at every start; the app logs one db.migrated
-# line instead. Set before the imports below, since the first lines come from them. Its
-# warnings still come through.
-logging.getLogger("alembic").setLevel(logging.WARNING)
+
+def _quiet_alembic() -> None:
+    """Alembic narrates at INFO: a "setup plugin ..." line per plugin while it is imported,
+    then "Context impl ...", "Running upgrade ..." at every start; the app logs one
+    db.migrated line instead. Its warnings still come through."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+# Before the imports below, since the first lines come from them; again before each run, in
+# case a logging set-up reset the level since.
+_quiet_alembic()
 
 from alembic import command  # noqa: E402
 from alembic.config import Config  # noqa: E402
@@ -54,6 +60,7 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 async def _run(url: str, action: Callable[[Config], Any]) -> None:
     """Run an alembic command with a connection from an async engine on this event loop."""
+    _quiet_alembic()
     _ensure_sqlite_dir(url)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
