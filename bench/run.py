@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.servers import REPO_ROOT, Server, ServerError, Stack, cpu_seconds
+from pypole_gql.cli import DefaultsHelpFormatter
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
@@ -672,6 +673,10 @@ FIGURES: dict[int, Callable[[Bench], Figure]] = {
 }
 
 
+class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each option; the figure list kept as written."""
+
+
 def _fixtures_dir(value: str | None) -> Path:
     if value:
         return Path(value).resolve()
@@ -679,36 +684,84 @@ def _fixtures_dir(value: str | None) -> Path:
     return Path(env).resolve() if env else (REPO_ROOT.parent / "shared" / "fixtures").resolve()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per load figure")
-    parser.add_argument(
-        "--concurrency", type=int, default=32, help="connections of the load figures"
+#: What each figure measures, for ``--help`` (the table in README.md, "Performance").
+FIGURE_HELP: dict[int, str] = {
+    1: "cached GraphQL query vs a plain Starlette app",
+    2: "cached REST shim route vs a plain Starlette app",
+    3: "season dashboard (2023), cold and warm",
+    4: "FastF1 session (2018 Baku R, telemetry): cold, warm, memory",
+    5: "telemetry of one full lap: GraphQL vs REST vs orjson alone",
+    6: "/health/live and a cached query during a cold FastF1 load",
+    7: "20 concurrent cold identical requests: upstream requests made",
+    8: "cached GraphQL query, 1 vs 2 uvicorn workers sharing Redis",
+}
+DESCRIPTION = (
+    "Measure the server as deployed: it starts the app (uvicorn, SQLite, the replay upstream "
+    "from the fixtures) in processes of its own, loads it from separate generator processes, "
+    "prints a Markdown table and writes latest.json and latest.md."
+)
+
+
+def build_parser(prog: str = "python -m bench") -> argparse.ArgumentParser:
+    epilog = "figures:\n" + "\n".join(f"  {n}  {text}" for n, text in FIGURE_HELP.items())
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=DESCRIPTION,
+        epilog=epilog,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument(
-        "--burst", type=int, default=20, help="concurrent cold requests of figure 7"
+        "--duration", type=float, default=10.0, metavar="S", help="seconds of load per figure"
     )
     parser.add_argument(
-        "--generators", type=int, default=1, help="load generator processes sharing them"
+        "--concurrency",
+        type=int,
+        default=32,
+        metavar="N",
+        help="open connections of the load figures",
     )
-    parser.add_argument("--only", help="comma-separated figure numbers, e.g. 1,2")
-    parser.add_argument("--fixtures", help="replay fixtures (default: PYPOLE_FIXTURES_DIR)")
+    parser.add_argument(
+        "--burst", type=int, default=20, metavar="N", help="concurrent cold requests of figure 7"
+    )
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=1,
+        metavar="G",
+        help="load generator processes sharing the connections",
+    )
+    parser.add_argument(
+        "--only", metavar="1,2", help="comma-separated figure numbers (default: every figure)"
+    )
+    parser.add_argument(
+        "--fixtures",
+        metavar="DIR",
+        help="replay fixtures (default: $PYPOLE_FIXTURES_DIR, else ../shared/fixtures)",
+    )
     parser.add_argument(
         "--redis-url",
+        metavar="URL",
         default=os.environ.get("PYPOLE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        help="Redis for figure 8 (its own db; keys under a random namespace, removed after)",
+        help="Redis for figure 8, also $PYPOLE_BENCH_REDIS_URL (keys under a random namespace, "
+        "removed after)",
     )
     parser.add_argument(
         "--log-level",
         default="INFO",
-        help="the app's PYPOLE_LOG_LEVEL (INFO: one access-log line per request, as deployed)",
+        metavar="LEVEL",
+        help="the servers' PYPOLE_LOG_LEVEL (INFO: one access-log line per request, as deployed)",
     )
-    parser.add_argument("--output", default=str(RESULTS_DIR), help="folder for latest.json/md")
+    parser.add_argument(
+        "--output",
+        default=str(RESULTS_DIR),
+        metavar="DIR",
+        help="folder for latest.json and latest.md",
+    )
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m bench") -> int:
+    args = build_parser(prog).parse_args(argv)
     wanted = sorted(FIGURES) if not args.only else [int(x) for x in args.only.split(",") if x]
     unknown = [n for n in wanted if n not in FIGURES]
     if unknown:

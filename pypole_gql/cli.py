@@ -7,15 +7,37 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
 from pypole_gql.config import ConfigError, Settings
 
+#: What ``--now`` of ``pypole serve --replay`` and ``pypole replay`` means when it is omitted.
+NOW_DEFAULT_HELP = (
+    "default: just after the last race with results in the fixtures' CSV, so that `current` "
+    "is the fixtures' last season and `next` its following race"
+)
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option with its default, unless the text already says it or
+    there is none to say (a flag, a required option, an option that is off unless given)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            "default:" in text
+            or action.required
+            or action.default in (None, False, argparse.SUPPRESS)
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
 
 def _settings() -> Settings:
+    """Every setting, checked: a bad one ends the command here, before anything has started."""
     from pydantic import ValidationError
 
     try:
@@ -24,7 +46,8 @@ def _settings() -> Settings:
         _fail(f"configuration error: {exc}")
     except ValidationError as exc:
         problems = "; ".join(
-            f"PYPOLE_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            f"PYPOLE_{'_'.join(str(part) for part in error['loc']).upper()}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
             for error in exc.errors()
         )
         _fail(f"configuration error: {problems}")
@@ -40,17 +63,64 @@ def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
     return None
 
 
+def _iso_datetime(text: str) -> datetime:
+    """``--now``: an ISO 8601 date or date and time; without an offset it is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date-time such as 2025-07-06T16:00:00Z"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return value
+
+
+def _urls(host: str, port: int) -> dict[str, str]:
+    """Where to go once the server runs (the ``serve.starting`` log line)."""
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+    return {
+        "graphql": f"{base}/graphql",
+        "docs": f"{base}/api/v1/docs",
+        "health": f"{base}/health/ready",
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from pypole_gql.logging import configure_logging
+    from pypole_gql.logging import configure_logging, get_logger
 
+    if args.now is not None and not args.replay:
+        _fail("serve: --now sets the replay's clock; it needs --replay DIR")
+    settings = _settings()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    log = get_logger("pypole.cli")
     if args.replay:
-        from pypole_gql.replay import ReplayFixturesError
+        from pypole_gql.replay import FIXTURES_NOW, ReplayFixturesError
         from pypole_gql.replay.server import start_in_thread
 
         try:
-            handle = start_in_thread(Path(args.replay), now=None)
+            handle = start_in_thread(Path(args.replay), now=args.now or FIXTURES_NOW)
         except ReplayFixturesError as exc:
             _fail(f"--replay: {exc}")
         except OSError as exc:
@@ -59,12 +129,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["PYPOLE_JOLPICA_URL"] = f"{handle.url}/ergast/f1"
         os.environ["PYPOLE_LIVETIMING_URL"] = handle.url
         os.environ["PYPOLE_SCHEDULE_URL"] = f"{handle.url}/f1schedule"
-    settings = _settings()
-    configure_logging(json=settings.json_logs, level=settings.log_level)
+        settings = _settings()
     if settings.database_url.startswith("sqlite"):
         from pypole_gql.db.migrate import upgrade
 
         upgrade(settings.database_url)
+    log.info("serve.starting", **_urls(args.host, args.port))
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; a
     # no-op handler lets a SIGINT or SIGTERM end `pypole serve` with status 0 instead.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -84,26 +154,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from alembic.util.exc import CommandError
+
     from pypole_gql.db.migrate import downgrade, upgrade
     from pypole_gql.logging import configure_logging
 
     settings = _settings()
     configure_logging(json=settings.json_logs, level=settings.log_level)
-    if args.revision.startswith("-") or args.revision == "base" or args.downgrade:
-        downgrade(settings.database_url, args.revision)
-    else:
-        upgrade(settings.database_url, args.revision)
+    try:
+        if args.revision.startswith("-") or args.revision == "base" or args.downgrade:
+            downgrade(settings.database_url, args.revision)
+        else:
+            upgrade(settings.database_url, args.revision)
+    except CommandError as exc:  # an unknown revision, a step past the first or the last
+        _fail(f"migrate {args.revision}: {exc}")
     return 0
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from pypole_gql.logging import configure_logging
+    from pypole_gql.replay import FIXTURES_NOW
     from pypole_gql.replay.server import run_replay
 
     configure_logging(json=False)
-    now = datetime.fromisoformat(args.now) if args.now else None
-    run_replay(Path(args.fixtures), args.host, args.port, now)
+    run_replay(Path(args.fixtures), args.host, args.port, args.now or FIXTURES_NOW)
     return 0
+
+
+def _write(text: str, output: str) -> None:
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text)
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
@@ -111,22 +193,14 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
     from pypole_gql.graphql.schema import build_schema
 
-    text = print_schema(build_schema()) + "\n"
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text)
+    _write(print_schema(build_schema()) + "\n", args.output)
     return 0
 
 
 def cmd_export_openapi(args: argparse.Namespace) -> int:
     from pypole_gql.rest.openapi import render_openapi
 
-    text = render_openapi()
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text)
+    _write(render_openapi(), args.output)
     return 0
 
 
@@ -139,52 +213,134 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bench.run import main as bench_main
     except ImportError:
         _fail("bench: run it from a source checkout (the bench/ folder is not installed)")
-    result: int = bench_main(args.bench_args)
+    result: int = bench_main(args.bench_args, prog="pypole bench")
     return result
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pypole", description="PyPole GQL: F1 data server")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="pypole",
+        description="PyPole GQL: F1 data (Jolpica and FastF1) over GraphQL and REST.",
+        epilog="Settings come from PYPOLE_* environment variables and ./.env "
+        "(see .env.sample). `pypole COMMAND --help` describes each command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    defaults = DefaultsHelpFormatter
 
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP server (GraphQL at /graphql, REST at /api/v1)",
+        description="Run the HTTP server. On SQLite (the default database) the migrations are "
+        "applied first; on PostgreSQL run `pypole migrate` before.",
+        formatter_class=defaults,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on")
     serve.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: PYPOLE_WORKERS)"
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="uvicorn worker processes (default: PYPOLE_WORKERS, else 1)",
     )
     serve.add_argument(
-        "--replay", metavar="DIR", help="serve the upstreams from recorded fixtures in DIR"
+        "--replay",
+        metavar="DIR",
+        help="serve every upstream (Jolpica, live timing, FastF1's schedule) offline from the "
+        "recorded fixtures in DIR, e.g. ../shared/fixtures (default: the real upstreams)",
+    )
+    serve.add_argument(
+        "--now",
+        type=_iso_datetime,
+        metavar="ISO-DATETIME",
+        help="with --replay: the moment Jolpica's `current`, `last` and `next` are resolved "
+        f"against, e.g. 2025-07-06T16:00:00Z ({NOW_DEFAULT_HELP})",
     )
     serve.set_defaults(func=cmd_serve)
 
-    migrate = sub.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("revision", nargs="?", default="head")
-    migrate.add_argument("--downgrade", action="store_true", help="downgrade to REVISION")
+    migrate = sub.add_parser(
+        "migrate",
+        help="apply (or undo) the database migrations",
+        description="Upgrade the database named by PYPOLE_DATABASE_URL to REVISION, or "
+        "downgrade it.",
+        formatter_class=defaults,
+    )
+    migrate.add_argument(
+        "revision",
+        nargs="?",
+        default="head",
+        metavar="REVISION",
+        help="an alembic revision: 'head' (the latest), a revision id such as 0001, a "
+        "relative step such as +1 or -1 (a negative step downgrades), or 'base' (before "
+        "the first migration: downgrades, removing every table)",
+    )
+    migrate.add_argument(
+        "--downgrade", action="store_true", help="downgrade to REVISION instead of upgrading"
+    )
     migrate.set_defaults(func=cmd_migrate)
 
-    replay = sub.add_parser("replay", help="run the offline replay upstream")
-    replay.add_argument("--fixtures", required=True, metavar="DIR")
-    replay.add_argument("--host", default="127.0.0.1")
-    replay.add_argument("--port", type=int, default=8765)
-    replay.add_argument("--now", metavar="ISO-DATETIME")
+    replay = sub.add_parser(
+        "replay",
+        help="run the offline replay upstream on its own",
+        description="Serve Jolpica, the live-timing archive and FastF1's schedule files from "
+        "recorded fixtures, for clients pointed at it (PYPOLE_JOLPICA_URL=URL/ergast/f1, "
+        "PYPOLE_LIVETIMING_URL=URL, PYPOLE_SCHEDULE_URL=URL/f1schedule).",
+        formatter_class=defaults,
+    )
+    replay.add_argument(
+        "--fixtures",
+        required=True,
+        metavar="DIR",
+        help="the fixtures directory, e.g. ../shared/fixtures",
+    )
+    replay.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    replay.add_argument("--port", type=_port, default=8765, help="port to listen on (0: any)")
+    replay.add_argument(
+        "--now",
+        type=_iso_datetime,
+        metavar="ISO-DATETIME",
+        help="the moment Jolpica's `current`, `last` and `next` are resolved against, e.g. "
+        f"2025-07-06T16:00:00Z ({NOW_DEFAULT_HELP})",
+    )
     replay.set_defaults(func=cmd_replay)
 
     bench = sub.add_parser(
         "bench",
-        help="run the benchmarks (python -m bench); options: pypole bench --help",
+        help="run the benchmarks from a source checkout; options: pypole bench --help",
         add_help=False,
     )
     bench.set_defaults(func=cmd_bench, bench_args=[])
 
-    export = sub.add_parser("export-schema", help="write the GraphQL schema (SDL)")
-    export.add_argument("--output", "-o", default="schema.graphql")
+    export = sub.add_parser(
+        "export-schema",
+        help="write the GraphQL schema (SDL) built from the code",
+        description="Write the GraphQL schema (SDL) built from the code; CI compares it with "
+        "the committed schema.graphql.",
+        formatter_class=defaults,
+    )
+    export.add_argument(
+        "--output",
+        "-o",
+        default="schema.graphql",
+        metavar="FILE",
+        help="the file to write, or '-' for standard output",
+    )
     export.set_defaults(func=cmd_export_schema)
 
     export_openapi = sub.add_parser(
-        "export-openapi", help="write the OpenAPI document of /api/v1 ('-': stdout)"
+        "export-openapi",
+        help="write the OpenAPI document of /api/v1",
+        description="Write the OpenAPI 3.1 document of the REST shim (/api/v1); CI compares "
+        "it with the committed openapi.json.",
+        formatter_class=defaults,
     )
-    export_openapi.add_argument("--output", "-o", default="openapi.json")
+    export_openapi.add_argument(
+        "--output",
+        "-o",
+        default="openapi.json",
+        metavar="FILE",
+        help="the file to write, or '-' for standard output",
+    )
     export_openapi.set_defaults(func=cmd_export_openapi)
     return parser
 

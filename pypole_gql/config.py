@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -11,8 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import structlog
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 #: Values people paste from samples and tutorials; refused as a JWT secret in prod.
 PLACEHOLDER_SECRETS = frozenset(
@@ -32,6 +36,9 @@ PLACEHOLDER_SECRETS = frozenset(
 MIN_SECRET_BYTES = 32
 #: The development JWT secret's file, beside the SQLite database (see ``resolved_jwt_secret``).
 DEV_KEY_FILE = ".pypole-jwt-secret"
+#: The database drivers the app runs on (it is async throughout).
+DATABASE_DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Environment(StrEnum):
@@ -104,6 +111,64 @@ class Settings(BaseSettings):
     def _split_proxies(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    # Everything below is checked here, when the settings are read, so that a bad value
+    # stops `pypole serve` with one line before it migrates, binds or starts anything.
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _known_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{cidr!r} is not an IP network (such as 10.0.0.0/8 or 192.168.1.7)"
+                ) from None
+        return value
+
+    @field_validator("rate_limit", "auth_rate_limit", "jolpica_rate")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        example = "such as '60/minute' or '4/second;500/hour'"
+        try:
+            items = parse_many(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit {example}") from None
+        if not items:
+            raise ValueError(f"empty; give a rate limit {example}")
+        if any(item.amount < 1 for item in items):
+            raise ValueError(f"{value!r} allows no request at all; give a rate limit {example}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database(cls, value: str) -> str:
+        hint = "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST/DB"
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {hint}") from None
+        if url.drivername not in DATABASE_DRIVERS:
+            raise ValueError(f"driver {url.drivername!r} is not supported; {hint}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(
+                "not a Redis URL (redis://HOST:6379/0, rediss://... or unix://...); "
+                "leave it empty for the in-process stores"
+            )
+        return value
+
+    @field_validator("jolpica_url", "livetiming_url", "schedule_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
         return value
 
     @field_validator("log_level")

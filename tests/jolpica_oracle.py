@@ -91,6 +91,26 @@ class ErgastOracle:
         race_id = self.race_id(season, round_)
         return next(r["name"] for r in self.races if r["raceId"] == race_id)
 
+    def race_start(self, season: int, round_: int) -> datetime:
+        race_id = self.race_id(season, round_)
+        race = next(r for r in self.races if r["raceId"] == race_id)
+        clock = _value(race["time"]) or "00:00:00"
+        return datetime.fromisoformat(f"{race['date']}T{clock}").replace(tzinfo=UTC)
+
+    def last_race_with_results(self) -> tuple[int, int]:
+        """(season, round) of the latest race that ``results.csv`` has rows for."""
+        scored = {r["raceId"] for r in self._results}
+        return max((int(r["year"]), int(r["round"])) for r in self.races if r["raceId"] in scored)
+
+    def race_after(self, season: int, round_: int) -> tuple[int, int] | None:
+        """(season, round) of the race following it in calendar order, if there is one."""
+        later = [
+            (int(r["year"]), int(r["round"]))
+            for r in self.races
+            if (int(r["year"]), int(r["round"])) > (season, round_)
+        ]
+        return min(later) if later else None
+
     def _result_rows(self, rows: list[dict[str, str]], race_id: str) -> list[ResultRow]:
         picked = sorted(
             (r for r in rows if r["raceId"] == race_id), key=lambda r: int(r["positionOrder"])

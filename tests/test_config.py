@@ -102,11 +102,52 @@ def test_dotenv_in_the_working_directory_is_read(
         pytest.param({"log_level": "chatty"}, "DEBUG, INFO", id="unknown-log-level"),
         pytest.param({"redis_namespace": "a:b"}, "redis_namespace", id="colon-in-namespace"),
         pytest.param({"workers": 0}, "workers", id="no-workers"),
+        pytest.param({"rate_limit": "lots"}, "'lots' is not a rate limit", id="rate-limit"),
+        pytest.param({"auth_rate_limit": "0/minute"}, "allows no request", id="zero-limit"),
+        pytest.param({"jolpica_rate": "4/second;"}, "is not a rate limit", id="jolpica-rate"),
+        pytest.param(
+            {"trusted_proxies": "10.0.0.0/8, proxy.local"},
+            "'proxy.local' is not an IP network",
+            id="proxy-name",
+        ),
+        pytest.param(
+            {"database_url": "postgresql://u:p@db/pypole"},
+            "driver 'postgresql' is not supported",
+            id="sync-driver",
+        ),
+        pytest.param({"database_url": "pypole.db"}, "not a database URL", id="not-a-url"),
+        pytest.param({"redis_url": "localhost:6379"}, "not a Redis URL", id="redis-url"),
+        pytest.param({"jolpica_url": "api.jolpi.ca"}, "not an http", id="jolpica-url"),
+        pytest.param({"livetiming_url": "ftp://x"}, "not an http", id="livetiming-url"),
     ],
 )
 def test_invalid_values_are_refused(values: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         settings(**values)
+
+
+def test_valid_limits_networks_and_urls_are_kept() -> None:
+    s = settings(
+        rate_limit="5/second;600/minute",
+        auth_rate_limit="10 per minute",
+        trusted_proxies="10.0.0.0/8, 192.168.1.7, 2001:db8::/32",
+        database_url="postgresql+asyncpg://pypole:pw@db:5432/pypole",
+        redis_url="rediss://cache.internal:6380/2",
+        schedule_url="http://127.0.0.1:8765/f1schedule",
+    )
+
+    assert (s.rate_limit, s.auth_rate_limit) == ("5/second;600/minute", "10 per minute")
+    assert s.trusted_proxies == ["10.0.0.0/8", "192.168.1.7", "2001:db8::/32"]
+    assert s.database_url == "postgresql+asyncpg://pypole:pw@db:5432/pypole"
+    assert s.redis_url == "rediss://cache.internal:6380/2"
+
+
+def test_a_refused_database_url_does_not_repeat_its_password() -> None:
+    with pytest.raises(ValidationError) as info:
+        settings(database_url="mysql://pypole:hunter2-secret@db/pypole")
+
+    (error,) = info.value.errors()
+    assert "hunter2-secret" not in error["msg"]
 
 
 # -- the JWT secret in prod ------------------------------------------------------------------

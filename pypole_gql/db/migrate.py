@@ -15,13 +15,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pypole_gql.logging import get_logger
+
+
+def _quiet_alembic() -> None:
+    """Alembic narrates at INFO: a "setup plugin ..." line per plugin while it is imported,
+    then "Context impl ...", "Running upgrade ..." at every start; the app logs one
+    db.migrated line instead. Its warnings still come through."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+# Before the imports below, since the first lines come from them; again before each run, in
+# case a logging set-up reset the level since.
+_quiet_alembic()
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
 
 log = get_logger("pypole.migrate")
 
@@ -47,9 +60,7 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 async def _run(url: str, action: Callable[[Config], Any]) -> None:
     """Run an alembic command with a connection from an async engine on this event loop."""
-    # Alembic narrates every step at INFO ("Context impl ...", "Running upgrade ..."); the
-    # app logs one db.migrated line instead. Its warnings still come through.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    _quiet_alembic()
     _ensure_sqlite_dir(url)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:

@@ -38,7 +38,7 @@ class OperationTimeout(AppError):
 
     code = "TIMEOUT"
     status = 504
-    default_message = "The operation took too long and was cancelled"
+    default_message = "The operation took too long; its data is still loading, retry in a moment"
 
 
 def _located(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:

@@ -176,7 +176,8 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
                 raise
         log.warning("graphql.timeout", timeout=self.timeout)
         timeout = OperationTimeout(
-            f"The operation did not finish within {self.timeout:g} seconds and was cancelled",
+            f"The operation did not finish within {self.timeout:g} seconds; its data is still "
+            "loading, retry in a moment",
             extra={"requestId": request_id_var.get()},
         )
         error = GraphQLError(timeout.message, original_error=timeout)

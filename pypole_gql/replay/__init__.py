@@ -4,11 +4,20 @@ from pypole_gql.replay.faults import Fault
 from pypole_gql.replay.fixtures import ReplayFixturesError, fixture_problems
 from pypole_gql.replay.matching import RequestMatch
 from pypole_gql.replay.recorder import RequestRecord
-from pypole_gql.replay.server import ReplayServer, ReplayThread, run_replay, start_in_thread
+from pypole_gql.replay.server import (
+    FIXTURES_NOW,
+    ReplayNow,
+    ReplayServer,
+    ReplayThread,
+    run_replay,
+    start_in_thread,
+)
 
 __all__ = [
+    "FIXTURES_NOW",
     "Fault",
     "ReplayFixturesError",
+    "ReplayNow",
     "ReplayServer",
     "ReplayThread",
     "RequestMatch",

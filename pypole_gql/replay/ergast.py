@@ -12,7 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -35,6 +35,9 @@ Json = dict[str, Any]
 Row = TypeVar("Row")
 
 URL_BASE = "https://api.jolpi.ca/ergast/f1/"
+#: Where :meth:`ErgastCsvDatabase.after_last_results` puts the clock, counted from the start
+#: of the last race with results: that race is over and its results are in.
+AFTER_LAST_RESULTS = timedelta(days=1)
 DEFAULT_LIMIT = 30
 MAX_LIMIT = 100
 
@@ -196,6 +199,26 @@ class ErgastCsvDatabase:
                 },
             }
         }
+
+    def after_last_results(self) -> datetime | None:
+        """A moment just after the last race that has results: :data:`AFTER_LAST_RESULTS`
+        after its start, or a second before the following race starts if that is sooner.
+
+        As ``now`` it makes ``current`` that race's season, ``last`` that race and ``next``
+        the race after it (none when it was the season's and the database's last).
+        ``None`` when no race has results.
+        """
+        races = self._tables.races
+        scored = [
+            index for index, race in enumerate(races) if race.id in self._tables.results_by_race
+        ]
+        if not scored:
+            return None
+        last = races[scored[-1]]
+        moment = last.starts_at + AFTER_LAST_RESULTS
+        if scored[-1] + 1 < len(races):
+            moment = min(moment, races[scored[-1] + 1].starts_at - timedelta(seconds=1))
+        return moment
 
     # -- request resolution ------------------------------------------------------------------
 

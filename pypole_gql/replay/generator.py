@@ -17,6 +17,10 @@ class ErgastResponder(Protocol):
         self, path: str, query: Mapping[str, str], now: datetime
     ) -> dict[str, Any] | None: ...
 
+    def after_last_results(self) -> datetime | None:
+        """Just after the last race with results (the replay's ``now="fixtures"``)."""
+        ...
+
 
 #: Builds the generator from the CSV folder; ``None`` when there is none to build.
 GeneratorFactory = Callable[[Path], ErgastResponder | None]

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Final, Literal
 from urllib.parse import unquote
 
 import orjson
@@ -64,6 +64,14 @@ SCHEDULE_PREFIX = "/f1schedule/"
 # In-flight requests (a long delay fault) are cut off after this long when the server stops.
 _SHUTDOWN_TIMEOUT = 1.0
 _START_TIMEOUT = 60.0
+
+#: ``now`` of a replay whose clock stands just after the last race with results in the
+#: fixtures' CSV (``ErgastCsvDatabase.after_last_results``): ``current`` is the fixtures' last
+#: season and ``next`` the race after that one. The default of ``pypole replay`` and of
+#: ``pypole serve --replay``; without a CSV generator it falls back to the wall clock.
+FIXTURES_NOW: Final = "fixtures"
+ReplayNow = datetime | Literal["fixtures"] | None
+"""A fixed moment, :data:`FIXTURES_NOW`, or ``None`` for the wall clock."""
 
 
 def _json_response(
@@ -135,17 +143,22 @@ class ReplayServer:
     (:class:`ReplayFixturesError` names what is missing); the CSV generator is loaded once,
     by the first :meth:`start`. The request log and the faults are thread-safe, so a test
     may read and change them from another thread while the server runs.
+
+    ``now`` resolves Jolpica's ``current``, ``last`` and ``next`` (see :data:`ReplayNow`);
+    :attr:`now` is the fixed moment in use (with :data:`FIXTURES_NOW`, known once started),
+    ``None`` while the wall clock decides.
     """
 
     def __init__(
         self,
         fixtures_dir: Path,
-        now: datetime | None = None,
+        now: ReplayNow = None,
         *,
         generator_factory: GeneratorFactory = load_csv_generator,
     ) -> None:
         self.fixtures = FixtureIndex.load(fixtures_dir)
-        self.now = now
+        self._now = now
+        self.now: datetime | None = now if isinstance(now, datetime) else None
         self.log = RequestLog()
         self.faults = FaultRegistry()
         self.url: str | None = None
@@ -169,6 +182,8 @@ class ReplayServer:
         if not self._generator_loaded:
             self._generator = await loop.run_in_executor(self._executor, self._load_generator)
             self._generator_loaded = True
+            if self._now == FIXTURES_NOW and self._generator is not None:
+                self.now = self._generator.after_last_results()
         runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
         try:
             await runner.setup()
@@ -400,7 +415,7 @@ class ReplayThread:
 
 def start_in_thread(
     fixtures_dir: Path,
-    now: datetime | None = None,
+    now: ReplayNow = None,
     host: str = "127.0.0.1",
     port: int = 0,
     *,
@@ -434,7 +449,7 @@ def start_in_thread(
     return ReplayThread(server, loop, thread, started.result(timeout=_START_TIMEOUT))
 
 
-def run_replay(fixtures_dir: Path, host: str, port: int, now: datetime | None) -> None:
+def run_replay(fixtures_dir: Path, host: str, port: int, now: ReplayNow) -> None:
     """Serve until SIGINT or SIGTERM (``pypole replay``).
 
     A bad fixtures directory or a port that cannot be bound ends the process with a one-line

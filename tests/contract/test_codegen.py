@@ -223,3 +223,30 @@ async def test_account_through_the_generated_client(
         assert refreshed.refresh_token != registered.refresh_token
         logged_in = (await signed_in.login(email, password)).login
         assert logged_in.user.id == registered.user.id
+
+
+def test_the_readme_script_runs(
+    client_package: ModuleType, graphql_url: str, oracle: ErgastOracle
+) -> None:
+    """The README's ``season.py``, as written there, against a live server."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    script = readme.split("save this as `season.py`", 1)[1].split("```python\n", 1)[1]
+    script = script.split("```", 1)[0]
+    assert 'URL = "http://127.0.0.1:8000/graphql"' in script
+    package_dir = Path(client_package.__file__).resolve().parents[1]
+
+    done = subprocess.run(
+        [sys.executable, "-c", script.replace("http://127.0.0.1:8000/graphql", graphql_url)],
+        env={**os.environ, "PYTHONPATH": str(package_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    leader = oracle.driver_standings(2023)[0]
+    races = [f"{round_} {oracle.race_name(2023, round_)} " for round_ in oracle.rounds(2023)]
+    lines = done.stdout.splitlines()
+    assert [line[: len(prefix)] for line, prefix in zip(lines, races, strict=False)] == races
+    assert lines[len(races) :] == [f"leader: {leader.code} {leader.points}"]

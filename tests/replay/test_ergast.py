@@ -15,17 +15,19 @@ import csv
 import json
 import os
 import re
+import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pypole_gql.replay.ergast import ErgastCsvDatabase
+from pypole_gql.replay.ergast import AFTER_LAST_RESULTS, ErgastCsvDatabase
+from tests.jolpica_oracle import oracle_for
 
 Json = dict[str, Any]
 
@@ -917,6 +919,55 @@ def test_a_finished_season_has_no_next_race_in_it(database: ErgastCsvDatabase) -
     assert _where(database, "2021/last/constructorStandings", now) == ("2021", "5")
     assert _where(database, "2030/last", now) == ("2030", None)
     assert _where(database, "2030/next", now) == ("2030", None)
+
+
+# -- the replay's default clock: just after the last race with results ------------------------
+
+
+def test_after_last_results_is_the_day_after_the_last_scored_race(
+    database: ErgastCsvDatabase, fixtures_dir: Path
+) -> None:
+    oracle = oracle_for(fixtures_dir / "jolpica" / "csv")
+    season, round_ = oracle.last_race_with_results()
+    following = oracle.race_after(season, round_)
+    assert following is not None  # the fixtures' calendar goes on past their results
+    assert oracle.race_start(*following) > oracle.race_start(season, round_) + AFTER_LAST_RESULTS
+
+    now = database.after_last_results()
+
+    assert now == oracle.race_start(season, round_) + AFTER_LAST_RESULTS
+    assert _where(database, "current/last.json", now) == (str(season), str(round_))
+    assert _where(database, "current/next.json", now) == tuple(map(str, following))
+    body = database.respond("current.json", {}, now)
+    assert body is not None
+    assert [int(race["round"]) for race in _items(body)] == oracle.rounds(season)
+
+
+def test_after_last_results_stays_before_a_race_within_the_day(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    """A next race starting sooner than a day after: the clock stops a second before it."""
+    csv_dir = tmp_path / "csv"
+    shutil.copytree(fixtures_dir / "jolpica" / "csv", csv_dir)
+    oracle = oracle_for(fixtures_dir / "jolpica" / "csv")
+    last = oracle.last_race_with_results()
+    following = oracle.race_after(*last)
+    assert following is not None
+    soon = oracle.race_start(*last) + timedelta(hours=5)
+    races = csv_dir / "races.csv"
+    with races.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    year, round_, date, time_ = (header.index(c) for c in ("year", "round", "date", "time"))
+    for row in rows[1:]:
+        if (int(row[year]), int(row[round_])) == following:
+            row[date], row[time_] = soon.strftime("%Y-%m-%d"), soon.strftime("%H:%M:%S")
+    with races.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+    now = ErgastCsvDatabase.load(csv_dir).after_last_results()
+
+    assert now == soon - timedelta(seconds=1)
 
 
 # -- performance -------------------------------------------------------------------------------

@@ -18,8 +18,10 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from pypole_gql.replay import ReplayFixturesError, ReplayServer, run_replay
+from pypole_gql.replay import FIXTURES_NOW, ReplayFixturesError, ReplayServer, run_replay
+from pypole_gql.replay.ergast import AFTER_LAST_RESULTS
 from pypole_gql.replay.generator import ErgastResponder
+from tests.jolpica_oracle import oracle_for
 from tests.plugins.replay import Replay
 
 RACE_2018 = "2018/2018-04-29_Azerbaijan_Grand_Prix/2018-04-29_Race"
@@ -137,6 +139,9 @@ class FakeGenerator:
         self.answer = answer
         self.fail = fail
         self.calls: list[tuple[str, dict[str, str], datetime]] = []
+
+    def after_last_results(self) -> datetime | None:
+        return None
 
     def respond(self, path: str, query: Mapping[str, str], now: datetime) -> dict[str, Any] | None:
         self.calls.append((path, dict(query), now))
@@ -463,6 +468,46 @@ def test_admin_info_has_fixture_counts(replay: Replay, fixtures_dir: Path) -> No
     schedules = list((fixtures_dir / "fastf1/f1schedule").iterdir())
     assert info["schedules"] == len(schedules)
     assert info["url"] == replay.url
+
+
+# -- the replay's clock ----------------------------------------------------------------------
+
+
+async def test_fixtures_now_stands_just_after_the_last_race_with_results(
+    fixtures_dir: Path,
+) -> None:
+    oracle = oracle_for(fixtures_dir / "jolpica" / "csv")
+    season, round_ = oracle.last_race_with_results()
+    following = oracle.race_after(season, round_)
+    server = ReplayServer(fixtures_dir, FIXTURES_NOW)
+    assert server.now is None  # known once the CSV is loaded, by start()
+    url = await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=url) as client:
+            current = (await client.get("/ergast/f1/current.json")).json()
+            last = (await client.get("/ergast/f1/current/last.json")).json()
+            upcoming = (await client.get("/ergast/f1/current/next.json")).json()
+            info = (await client.get("/_replay/info")).json()
+    finally:
+        await server.stop()
+
+    expected_now = oracle.race_start(season, round_) + AFTER_LAST_RESULTS
+    assert server.now == expected_now
+    assert info["now"] == expected_now.isoformat()
+    races = current["MRData"]["RaceTable"]["Races"]
+    assert [int(race["round"]) for race in races] == oracle.rounds(season)
+    (last_race,) = last["MRData"]["RaceTable"]["Races"]
+    assert (int(last_race["season"]), int(last_race["round"])) == (season, round_)
+    (next_race,) = upcoming["MRData"]["RaceTable"]["Races"]
+    assert (int(next_race["season"]), int(next_race["round"])) == following
+
+
+async def test_fixtures_now_without_a_generator_is_the_wall_clock(fixtures_dir: Path) -> None:
+    server = ReplayServer(fixtures_dir, FIXTURES_NOW, generator_factory=lambda _csv: None)
+    await server.start()
+    await server.stop()
+
+    assert server.now is None
 
 
 # -- start-up --------------------------------------------------------------------------------

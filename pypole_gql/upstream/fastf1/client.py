@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import functools
 import multiprocessing
+import signal
 import time
 from concurrent.futures.process import BrokenProcessPool
 from typing import Literal
@@ -19,6 +20,13 @@ from pypole_gql.upstream.fastf1.payload import payload_meta
 _log = get_logger("pypole.fastf1")
 
 StartMethod = Literal["spawn", "forkserver"]
+
+
+def _ignore_sigint() -> None:
+    """Pool initializer: Ctrl-C reaches every process of the terminal's process group, and
+    a worker would die on it with a ``KeyboardInterrupt`` traceback; the server stops its
+    workers itself when it shuts down (:meth:`FastF1Client.close`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class FastF1Client:
@@ -57,6 +65,7 @@ class FastF1Client:
                 max_workers=self.max_workers,
                 mp_context=multiprocessing.get_context(self.start_method),
                 max_tasks_per_child=self.max_tasks_per_child,
+                initializer=_ignore_sigint,
             )
         return self._pool
 
