@@ -116,7 +116,15 @@ class Passwords:
 
 
 def _verify_bcrypt(password_hash: str, password: bytes) -> bool:
+    cut = password[:BCRYPT_MAX_BYTES]
+    candidates = [cut]
+    # Later versions of the older backend dropped a character that the 72-byte cut split;
+    # earlier ones let bcrypt cut mid-character. Either may have made the hash.
+    whole_chars = cut.decode("utf-8", errors="ignore").encode("utf-8")
+    if whole_chars != cut:
+        candidates.append(whole_chars)
     try:
-        return bool(bcrypt.checkpw(password[:BCRYPT_MAX_BYTES], password_hash.encode("ascii")))
+        expected = password_hash.encode("ascii")
+        return any(bcrypt.checkpw(candidate, expected) for candidate in candidates)
     except (ValueError, UnicodeEncodeError):
         return False

@@ -186,3 +186,15 @@ async def test_malformed_bcrypt_hash_never_matches() -> None:
     broken = "$2b$04$" + "!" * 53
 
     assert await passwords.verify(broken, "anything") is False
+
+
+async def test_bcrypt_hash_of_a_72_byte_cut_without_the_split_character_verifies() -> None:
+    import bcrypt
+
+    passwords = Passwords()
+    password = "a" * 71 + "é" + "tail"  # the 72-byte cut splits "é"
+    cut = password.encode()[:72].decode("utf-8", errors="ignore").encode()
+    legacy = bcrypt.hashpw(cut, bcrypt.gensalt(rounds=4)).decode()
+
+    assert await passwords.verify(legacy, password) is True
+    assert await passwords.verify(legacy, "a" * 70 + "bé" + "tail") is False
