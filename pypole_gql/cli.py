@@ -204,6 +204,52 @@ def cmd_export_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_users(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pypole_gql.auth.importer import (
+        LEGACY_COLUMNS,
+        REQUIRED_COLUMNS,
+        ImportReport,
+        ImportSourceError,
+        UserImporter,
+        legacy_user,
+        read_csv,
+    )
+    from pypole_gql.db.engine import Database
+    from pypole_gql.db.legacy import LegacySourceError, read_users
+    from pypole_gql.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(json=settings.json_logs, level="WARNING")
+    source: str = args.source
+    try:
+        if "://" in source:
+            rows = asyncio.run(read_users(source, LEGACY_COLUMNS, REQUIRED_COLUMNS))
+            users = [legacy_user(row) for row in rows]
+        else:
+            users = read_csv(Path(source))
+    except (ImportSourceError, LegacySourceError) as exc:
+        _fail(f"import-users: {exc}")
+    if settings.database_url.startswith("sqlite"):
+        from pypole_gql.db.migrate import upgrade
+
+        upgrade(settings.database_url)
+
+    async def run() -> ImportReport:
+        db = Database(settings.database_url)
+        try:
+            importer = UserImporter(db, keep_superusers=args.keep_superusers)
+            return await importer.run(users, dry_run=args.dry_run)
+        finally:
+            await db.close()
+
+    report = asyncio.run(run())
+    print(report.render())
+    # 1 when anything was refused, so a script notices; the report says what and why.
+    return 1 if report.refused else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     # The harness lives beside the package in the source tree (bench/), not in the wheel.
     root = str(Path(__file__).resolve().parents[1])
@@ -310,6 +356,34 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     bench.set_defaults(func=cmd_bench, bench_args=[])
+
+    import_users = sub.add_parser(
+        "import-users",
+        help="copy the accounts of the older PyPole backend into this server's database",
+        description="Copy the older PyPole backend's accounts (its users table, or a CSV "
+        "export of it with a header row) into the database of PYPOLE_DATABASE_URL. bcrypt "
+        "password hashes are kept and become argon2id at each user's next login; unknown "
+        "themes become 'system'; rows that break the account rules or collide with an account "
+        "are refused and listed. Exit status 1 when any row was refused.",
+        formatter_class=defaults,
+    )
+    import_users.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="SOURCE",
+        help="the older backend's database URL (postgresql://user@host/db) or a CSV file",
+    )
+    import_users.add_argument(
+        "--dry-run", action="store_true", help="check every row and report, writing nothing"
+    )
+    import_users.add_argument(
+        "--keep-superusers",
+        action="store_true",
+        help="keep the is_superuser flag (dropped by default: any client of the older backend "
+        "could set it at registration); flagged accounts are listed either way",
+    )
+    import_users.set_defaults(func=cmd_import_users)
 
     export = sub.add_parser(
         "export-schema",

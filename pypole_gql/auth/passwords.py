@@ -1,4 +1,8 @@
-"""Password hashing: argon2id, off the event loop, with bounded concurrency."""
+"""Password hashing: argon2id, off the event loop, with bounded concurrency.
+
+Hashes imported from the older PyPole backend are bcrypt (passlib's ``$2b$``): they still
+verify, count as needing a rehash, and are replaced by argon2id at the next login.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
+import bcrypt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -18,6 +23,15 @@ T = TypeVar("T")
 MIN_MEMORY_KIB = 19 * 1024
 MIN_TIME_COST = 2
 MIN_PARALLELISM = 1
+#: The prefixes of the bcrypt variants passlib and other libraries write.
+BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+#: bcrypt reads at most this many bytes of a password; passlib cut longer ones silently.
+BCRYPT_MAX_BYTES = 72
+
+
+def is_bcrypt_hash(password_hash: str) -> bool:
+    """Whether ``password_hash`` is a bcrypt hash (the older backend's scheme)."""
+    return password_hash.startswith(BCRYPT_PREFIXES) and len(password_hash) == 60
 
 
 def _prepare(password: str) -> bytes:
@@ -73,7 +87,11 @@ class Passwords:
         return await self._run(self._hasher.hash, _prepare(password))
 
     async def verify(self, password_hash: str, password: str) -> bool:
-        """Whether ``password`` matches ``password_hash``; a malformed hash never matches."""
+        """Whether ``password`` matches ``password_hash`` (argon2, or an imported bcrypt hash);
+        a malformed hash never matches."""
+        if is_bcrypt_hash(password_hash):
+            # The older backend hashed the password's UTF-8 bytes as typed, unnormalised.
+            return await self._run(_verify_bcrypt, password_hash, password.encode("utf-8"))
         return await self._run(self._verify_sync, password_hash, _prepare(password))
 
     async def verify_dummy(self, password: str) -> None:
@@ -81,7 +99,10 @@ class Passwords:
         await self._run(self._verify_sync, self._dummy_hash, _prepare(password))
 
     def needs_rehash(self, password_hash: str) -> bool:
-        """Whether a stored hash was made with other parameters than the current ones."""
+        """Whether a stored hash was made with other parameters (or another scheme, bcrypt)
+        than the current ones."""
+        if is_bcrypt_hash(password_hash):
+            return True
         try:
             return bool(self._hasher.check_needs_rehash(password_hash))
         except InvalidHashError:
@@ -92,3 +113,18 @@ class Passwords:
             return bool(self._hasher.verify(password_hash, password))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+def _verify_bcrypt(password_hash: str, password: bytes) -> bool:
+    cut = password[:BCRYPT_MAX_BYTES]
+    candidates = [cut]
+    # Later versions of the older backend dropped a character that the 72-byte cut split;
+    # earlier ones let bcrypt cut mid-character. Either may have made the hash.
+    whole_chars = cut.decode("utf-8", errors="ignore").encode("utf-8")
+    if whole_chars != cut:
+        candidates.append(whole_chars)
+    try:
+        expected = password_hash.encode("ascii")
+        return any(bcrypt.checkpw(candidate, expected) for candidate in candidates)
+    except (ValueError, UnicodeEncodeError):
+        return False

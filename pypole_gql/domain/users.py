@@ -8,7 +8,6 @@ edges cannot drift apart. Unknown fields (``is_superuser`` among them) are ignor
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +32,16 @@ USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 50
 EMAIL_MAX_LENGTH = 320
 FAVORITE_MAX_LENGTH = 100
-_USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: Punctuation a username may hold besides letters, digits and single spaces inside.
+USERNAME_PUNCTUATION = frozenset("_.-'@+")
+USERNAME_RULE = (
+    f"{USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters: letters (any alphabet), digits, "
+    "spaces inside and _ . - ' @ +"
+)
+USERNAME_DESCRIPTION = (
+    f"{USERNAME_RULE}. Stored trimmed, with each run of spaces made one, in Unicode NFKC form; "
+    "unique regardless of case."
+)
 
 
 class Theme(StrEnum):
@@ -91,8 +99,26 @@ def email_key(email: str) -> str:
 
 
 def username_key(username: str) -> str:
-    """Usernames are unique regardless of case, so ``Admin`` cannot pose as ``admin``."""
-    return username.casefold()
+    """Usernames are unique regardless of case and Unicode form, so ``Admin`` cannot pose as
+    ``admin`` nor ``José`` (composed) as ``José`` (decomposed)."""
+    return unicodedata.normalize("NFKC", normalize_username(username).casefold())
+
+
+def normalize_username(value: str) -> str:
+    """A username as stored: NFKC-normalised, trimmed, each run of whitespace one space."""
+    return " ".join(unicodedata.normalize("NFKC", value).split())
+
+
+def username_problem(username: str) -> str | None:
+    """Why a (normalised) username is refused, or ``None`` when it is acceptable."""
+    if not USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH:
+        return f"Username must be {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters long"
+    for char in username:
+        kind = unicodedata.category(char)
+        if kind[0] in "LMN" or char == " " or char in USERNAME_PUNCTUATION:
+            continue
+        return f"Username may hold {USERNAME_RULE}; {char!r} is not allowed"
+    return None
 
 
 def normalize_email(value: str) -> str:
@@ -124,12 +150,11 @@ def _check_email(value: str) -> str:
 
 
 def _check_username(value: str) -> str:
-    if not _USERNAME_PATTERN.match(value):
-        raise PydanticCustomError(
-            "username_invalid",
-            "Username may only contain letters, digits, '_', '.' and '-'",
-        )
-    return value
+    username = normalize_username(value)
+    problem = username_problem(username)
+    if problem is not None:
+        raise PydanticCustomError("username_invalid", problem)
+    return username
 
 
 def _favorite(value: str) -> str | None:
@@ -144,11 +169,10 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, min_length=3, max_length=EMAIL_MAX_LENGTH),
     AfterValidator(_check_email),
 ]
+# The length is checked on the normalised form; the raw bound only keeps a request small.
 Username = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, min_length=USERNAME_MIN_LENGTH, max_length=USERNAME_MAX_LENGTH
-    ),
+    StringConstraints(max_length=4 * USERNAME_MAX_LENGTH),
     AfterValidator(_check_username),
 ]
 # Never stripped nor truncated: every character the user typed is part of the secret. The upper

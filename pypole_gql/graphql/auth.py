@@ -18,6 +18,7 @@ import strawberry
 from pydantic import BaseModel, ValidationError
 
 from pypole_gql.domain.users import (
+    USERNAME_DESCRIPTION,
     AuthSession,
     Credentials,
     LogoutRequest,
@@ -190,9 +191,7 @@ class AuthPayload:
 @strawberry.input(description="A new account.")
 class RegisterInput:
     email: str = strawberry.field(description="A valid email address, unique regardless of case.")
-    username: str = strawberry.field(
-        description="3 to 50 letters, digits, '_', '.' or '-'; unique regardless of case."
-    )
+    username: str = strawberry.field(description=USERNAME_DESCRIPTION)
     password: str = strawberry.field(description="8 to 1024 characters.")
     favorite_team: str | None = strawberry.field(
         default=strawberry.UNSET, description="The user's favourite team (at most 100 characters)."
@@ -217,8 +216,7 @@ class UpdateMeInput:
     )
     username: str | None = strawberry.field(
         default=strawberry.UNSET,
-        description="A new username: 3 to 50 letters, digits, '_', '.' or '-'; unique "
-        "regardless of case.",
+        description=f"A new username. {USERNAME_DESCRIPTION}",
     )
     password: str | None = strawberry.field(
         default=strawberry.UNSET,

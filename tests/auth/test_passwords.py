@@ -137,3 +137,64 @@ async def test_hashing_runs_in_threads_with_bounded_concurrency() -> None:
     assert threading.get_ident() not in threads
     # Six 50 ms hashes two at a time take ~150 ms, during which the loop kept ticking.
     assert ticks >= 10
+
+
+# -- bcrypt hashes imported from the older backend (passlib's "$2b$") -----------------------
+
+
+def _bcrypt_hash(password: str, rounds: int = 4) -> str:
+    import bcrypt
+
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+async def test_imported_bcrypt_hash_verifies_and_needs_rehash() -> None:
+    passwords = Passwords()
+    legacy = _bcrypt_hash("old backend password")
+
+    assert legacy.startswith("$2b$")
+    assert await passwords.verify(legacy, "old backend password") is True
+    assert await passwords.verify(legacy, "old backend password!") is False
+    assert passwords.needs_rehash(legacy) is True
+
+
+async def test_bcrypt_hash_checks_the_password_as_typed() -> None:
+    # passlib hashed the raw UTF-8 bytes: the decomposed form of an accented password is
+    # another secret to bcrypt, so it must not match.
+    passwords = Passwords()
+    composed = unicodedata.normalize("NFC", "pässwörd-café")
+    legacy = _bcrypt_hash(composed)
+
+    assert await passwords.verify(legacy, composed) is True
+    assert await passwords.verify(legacy, unicodedata.normalize("NFD", composed)) is False
+
+
+async def test_bcrypt_password_longer_than_72_bytes_verifies_as_passlib_cut_it() -> None:
+    import bcrypt
+
+    passwords = Passwords()
+    password = "x" * 80
+    # passlib (truncate_error=False) hashed the first 72 bytes.
+    legacy = bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt(rounds=4)).decode()
+
+    assert await passwords.verify(legacy, password) is True
+    assert await passwords.verify(legacy, "y" * 80) is False
+
+
+async def test_malformed_bcrypt_hash_never_matches() -> None:
+    passwords = Passwords()
+    broken = "$2b$04$" + "!" * 53
+
+    assert await passwords.verify(broken, "anything") is False
+
+
+async def test_bcrypt_hash_of_a_72_byte_cut_without_the_split_character_verifies() -> None:
+    import bcrypt
+
+    passwords = Passwords()
+    password = "a" * 71 + "é" + "tail"  # the 72-byte cut splits "é"
+    cut = password.encode()[:72].decode("utf-8", errors="ignore").encode()
+    legacy = bcrypt.hashpw(cut, bcrypt.gensalt(rounds=4)).decode()
+
+    assert await passwords.verify(legacy, password) is True
+    assert await passwords.verify(legacy, "a" * 70 + "bé" + "tail") is False

@@ -177,3 +177,58 @@ async def test_unusual_emails_are_stored_and_matched(
         f"{AUTH}/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
     )
     assert me.json()["id"] == user["id"]
+
+
+# -- usernames the older backend accepted (issue 16.1) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("Pedro Monteiro {tag}", "Pedro Monteiro {tag}"),
+        ("josé {tag}", "josé {tag}"),
+        ("  Ayrton   Senna {tag} ", "Ayrton Senna {tag}"),
+        ("\uff26\uff55llwidth{tag}", "Fullwidth{tag}"),
+        ("Кими {tag}", "Кими {tag}"),
+        ("o'neil.{tag}@f1+fan", "o'neil.{tag}@f1+fan"),
+    ],
+)
+async def test_username_with_spaces_and_any_alphabet_is_accepted(
+    client: httpx.AsyncClient, typed: str, stored: str
+) -> None:
+    tag = unique()[:8]
+
+    response = await client.post(
+        f"{AUTH}/register", json=new_account(username=typed.format(tag=tag))
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["username"] == stored.format(tag=tag)
+
+
+async def test_username_differing_in_case_or_unicode_form_is_a_duplicate(
+    client: httpx.AsyncClient,
+) -> None:
+    import unicodedata
+
+    tag = unique()[:8]
+    first = await rest_register(client, username=unicodedata.normalize("NFC", f"José {tag}"))
+
+    for other in (
+        first["username"].upper(),
+        unicodedata.normalize("NFD", first["username"]),
+        f"josé   {tag}",
+    ):
+        response = await client.post(f"{AUTH}/register", json=new_account(username=other))
+        assert response.status_code == 400, other
+        assert response.json() == {"detail": "Username already taken"}
+
+
+@pytest.mark.parametrize("username", ["ab", "  a  ", "x" * 51, "tab\there\x00", "no<tags>"])
+async def test_username_outside_the_rules_is_422_naming_the_field(
+    client: httpx.AsyncClient, username: str
+) -> None:
+    response = await client.post(f"{AUTH}/register", json=new_account(username=username))
+
+    assert response.status_code == 422
+    assert ["body", "username"] in [error["loc"] for error in response.json()["detail"]]
