@@ -26,23 +26,12 @@ from typing import Final, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from pypole_gql.errors import BadUserInput, NotFound
+from pypole_gql.domain.params import SESSION_TYPES as SESSION_TYPES
+from pypole_gql.errors import NotFound
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-#: FastF1's session identifiers that the app accepts, and FastF1's names for them.
-SESSION_TYPES: Final[Mapping[str, str]] = {
-    "FP1": "Practice 1",
-    "FP2": "Practice 2",
-    "FP3": "Practice 3",
-    "Q": "Qualifying",
-    "SQ": "Sprint Qualifying",
-    "SS": "Sprint Shootout",
-    "S": "Sprint",
-    "R": "Race",
-}
 
 _NS_PER_S: Final = 1_000_000_000
 _T = TypeVar("_T")
@@ -332,8 +321,6 @@ def lap_telemetry(
     Returns ``None`` when the session has no car data for the driver ("not available").
     Unknown driver or lap: :class:`~pypole_gql.errors.NotFound`.
     """
-    if max_points is not None and max_points < 2:
-        raise BadUserInput("max_points must be at least 2", field="max_points")
     lap = find_lap(data, driver, lap_number)
     car = data.car
     if car is None or lap.driver_number not in car.spans:

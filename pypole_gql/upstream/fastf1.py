@@ -38,6 +38,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from pypole_gql.domain.params import race_key as normalise_race
+from pypole_gql.domain.params import session_type as normalise_session_type
 from pypole_gql.domain.sessions import (
     SESSION_TYPES,
     Lap,
@@ -362,24 +364,6 @@ def load_session_payload(
         "worker_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     return encode_payload(data, meta)
-
-
-def normalise_session_type(session_type: str, *, field: str = "session") -> str:
-    """``"q "`` -> ``"Q"``; anything not in :data:`SESSION_TYPES` is :class:`BadUserInput`."""
-    kind = session_type.strip().upper()
-    if kind not in SESSION_TYPES:
-        raise BadUserInput(
-            f"Unknown session type {session_type!r}; expected one of {', '.join(SESSION_TYPES)}",
-            field=field,
-        )
-    return kind
-
-
-def normalise_race(race: int | str) -> int | str:
-    if isinstance(race, int):
-        return race
-    text = race.strip()
-    return int(text) if text.isdigit() else text
 
 
 @dataclass
