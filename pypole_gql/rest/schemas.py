@@ -1,22 +1,26 @@
 """The response bodies of the ``/api/v1`` routes, as pydantic models.
 
-They are the documentation of those bodies: :mod:`pypole_gql.rest.openapi` turns them into the
-OpenAPI components, and the contract tests validate real responses against them, so a handler
-that adds, drops or retypes a field fails a test until this module (and the committed
-``openapi.json``) says so too. Request bodies and parameters are not here: the document takes
-them from the very models the handlers validate input with.
+Each route declares its model (``response_model``) and its handler builds it: the OpenAPI
+components come from these models, and a handler cannot send a field the model does not
+list (the models are closed), so the document and the responses cannot drift apart.
+:func:`respond` sends a built body. Request bodies and parameters are not here: they are the
+domain's input models (:mod:`pypole_gql.domain.users`) and :mod:`pypole_gql.rest.params`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+import dataclasses
+import typing
+from collections.abc import Sequence
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.responses import Response
 
-from pypole_gql.domain.users import Theme
-
-SessionTypeName = Literal["FP1", "FP2", "FP3", "Q", "SQ", "SS", "S", "R"]
+from pypole_gql.domain import sessions
+from pypole_gql.domain.users import AuthSession, User
+from pypole_gql.rest.params import SessionTypeName
+from pypole_gql.web.responses import ORJSONResponse
 
 
 class _Body(BaseModel):
@@ -56,19 +60,24 @@ class ValidationErrorBody(_Body):
 # -- auth -----------------------------------------------------------------------------------
 
 
-class UserBody(_Body):
-    """An account, as the older backend returned it."""
+def _fields_of(cls: type[Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: (hints[f.name], ...) for f in dataclasses.fields(cls)}
 
-    id: int
-    email: str
-    username: str
-    is_active: bool
-    is_superuser: bool
-    favorite_team: str | None
-    favorite_driver: str | None
-    theme: Theme
-    created_at: datetime
-    updated_at: datetime
+
+#: An account: :class:`~pypole_gql.domain.users.User`'s fields, as the older backend
+#: returned them.
+UserBody = create_model(
+    "UserBody",
+    __base__=_Body,
+    __module__=__name__,
+    __doc__="An account, as the older backend returned it.",
+    **_fields_of(User),
+)
+
+
+def user_body(user: User) -> BaseModel:
+    return UserBody.model_validate(user, from_attributes=True)
 
 
 class TokenBody(_Body):
@@ -78,6 +87,10 @@ class TokenBody(_Body):
     token_type: Literal["bearer"]
     refresh_token: str = Field(description="Opaque; exchanged once at `/auth/refresh`")
     expires_in: int = Field(description="Seconds until the access token expires")
+
+    @classmethod
+    def of(cls, auth: AuthSession) -> Self:
+        return cls.model_validate(auth, from_attributes=True)
 
 
 class MessageBody(_Body):
@@ -248,6 +261,22 @@ class LapBody(_Body):
     stint: int | None
     is_personal_best: bool
 
+    @classmethod
+    def of(cls, lap: sessions.Lap) -> Self:
+        return cls(
+            driver=lap.driver,
+            lap_number=lap.lap_number,
+            lap_time=format_lap_time(lap.lap_time),
+            lap_time_seconds=lap.lap_time,
+            sector1_time=lap.sector1_time,
+            sector2_time=lap.sector2_time,
+            sector3_time=lap.sector3_time,
+            compound=lap.compound,
+            tyre_life=None if lap.tyre_life is None else round(lap.tyre_life),
+            stint=lap.stint,
+            is_personal_best=lap.is_personal_best,
+        )
+
 
 class _SessionEnvelope(_Body):
     year: int
@@ -256,10 +285,35 @@ class _SessionEnvelope(_Body):
     round: int
     session_type: SessionTypeName
 
+    @classmethod
+    def of(cls, year: int, race: str, data: sessions.SessionData, **fields: Any) -> Self:
+        """The body about ``data``, the session asked for as ``year`` and ``race``."""
+        info = data.info
+        return cls(
+            year=year,
+            race=race,
+            event_name=info.event_name,
+            round=info.round,
+            session_type=info.session_type,
+            **fields,
+        )
+
 
 class LapsBody(_SessionEnvelope):
     laps: list[LapBody]
     total_laps: int
+
+    @classmethod
+    def of_laps(
+        cls,
+        year: int,
+        race: str,
+        data: sessions.SessionData,
+        laps: Sequence[sessions.Lap],
+        **fields: Any,
+    ) -> Self:
+        rows = [LapBody.of(lap) for lap in laps]
+        return cls.of(year, race, data, laps=rows, total_laps=len(rows), **fields)
 
 
 class DriverLapsBody(LapsBody):
@@ -274,6 +328,31 @@ class TelemetrySample(_Body):
     gear: int
     rpm: float
     drs: int = Field(description="FastF1's raw DRS channel value")
+
+    @classmethod
+    def all_of(cls, found: sessions.Telemetry) -> list[Self]:
+        columns = zip(
+            found.distance.tolist(),
+            found.speed.tolist(),
+            found.throttle.tolist(),
+            found.brake.tolist(),
+            found.gear.tolist(),
+            found.rpm.tolist(),
+            found.drs.tolist(),
+            strict=True,
+        )
+        return [
+            cls(
+                distance=distance,
+                speed=speed,
+                throttle=throttle,
+                brake=brake,
+                gear=gear,
+                rpm=rpm,
+                drs=drs,
+            )
+            for distance, speed, throttle, brake, gear, rpm, drs in columns
+        ]
 
 
 class TelemetryBody(_SessionEnvelope):
@@ -297,6 +376,18 @@ class StintBody(_Body):
     num_laps: int
     avg_lap_time: float | None = Field(description="Seconds")
 
+    @classmethod
+    def of(cls, stint: sessions.Stint) -> Self:
+        return cls(
+            driver=stint.driver,
+            stint=stint.stint,
+            compound=stint.compound,
+            start_lap=stint.start_lap,
+            end_lap=stint.end_lap,
+            num_laps=stint.lap_count,
+            avg_lap_time=stint.average_lap_time,
+        )
+
 
 class StintsBody(_SessionEnvelope):
     stints: list[StintBody]
@@ -309,3 +400,17 @@ class FastestLapBody(_SessionEnvelope):
     message: str | None = Field(
         default=None, description='"No valid lap times found" when `fastest_lap` is null'
     )
+
+
+def format_lap_time(seconds: float | None) -> str | None:
+    """``83.456`` -> ``"1:23.456"`` (minutes not zero-padded, milliseconds rounded)."""
+    if seconds is None:
+        return None
+    millis = round(seconds * 1000)
+    minutes, millis = divmod(millis, 60_000)
+    return f"{minutes}:{millis // 1000:02d}.{millis % 1000:03d}"
+
+
+def respond(body: BaseModel, status_code: int = 200) -> Response:
+    """``body`` as JSON, with exactly the fields its handler set."""
+    return ORJSONResponse(body.model_dump(exclude_unset=True), status_code)
