@@ -11,8 +11,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pypole_gql.rest import auth, docs, document, fastf1, jolpica
+from pypole_gql.rest.auth import router as auth_routes
+from pypole_gql.rest.docs import router as docs_routes
+from pypole_gql.rest.document import INFO, generate
 from pypole_gql.rest.errors import EXCEPTION_HANDLERS
+from pypole_gql.rest.fastf1 import router as fastf1_routes
+from pypole_gql.rest.jolpica import router as jolpica_routes
 from pypole_gql.web.responses import ORJSONResponse
 
 
@@ -31,7 +35,7 @@ class HeadAsGet:
 
 def api_app() -> FastAPI:
     api = FastAPI(
-        title=document.INFO["title"],
+        title=INFO["title"],
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -39,15 +43,15 @@ def api_app() -> FastAPI:
         exception_handlers=EXCEPTION_HANDLERS,
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for module in (auth, jolpica, fastf1, docs):
+    for router in (auth_routes, jolpica_routes, fastf1_routes, docs_routes):
         # The routes themselves, not an included router: the app's routes are then the
         # routes, as Starlette lists them (and as the tests walk them).
-        api.router.routes.extend(module.router.routes)
+        api.router.routes.extend(router.routes)
     api.add_middleware(HeadAsGet)
 
     def openapi() -> dict[str, object]:
         if api.openapi_schema is None:
-            api.openapi_schema = document.generate(api)
+            api.openapi_schema = generate(api)
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from pypole_gql.docs import pages
-from pypole_gql.rest import document
+from pypole_gql.rest.document import rendered
 from pypole_gql.rest.responses import errors
 from pypole_gql.web.responses import JSON_MEDIA_TYPE
 
@@ -30,7 +30,7 @@ _PAGE: dict[str, Any] = {
     responses=errors(),
 )
 async def openapi_json(request: Request) -> Response:
-    return Response(document.rendered(request.app), media_type=JSON_MEDIA_TYPE)
+    return Response(rendered(request.app), media_type=JSON_MEDIA_TYPE)
 
 
 @router.get("/docs", operation_id="swagger_ui", summary="Swagger UI over this document", **_PAGE)

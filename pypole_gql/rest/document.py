@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
-from pypole_gql.rest.inputs import BodyReader
+from pypole_gql.rest.inputs import body_reader
 from pypole_gql.rest.responses import HEADERS, RATE_LIMIT_HEADERS, header_refs
 
 if TYPE_CHECKING:
@@ -77,13 +78,12 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _body_readers(route: APIRoute) -> Iterator[BodyReader[Any]]:
-    pending = list(route.dependant.dependencies)
-    while pending:
-        dependant = pending.pop()
-        if isinstance(dependant.call, BodyReader):
-            yield dependant.call
-        pending.extend(dependant.dependencies)
+def _declared(dependant: Dependant) -> Iterator[str]:
+    """Parameter names in the order the route takes them (its dependencies' first)."""
+    for sub in dependant.dependencies:
+        yield from _declared(sub)
+    for param in (*dependant.path_params, *dependant.query_params):
+        yield param.alias
 
 
 def _operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -123,8 +123,9 @@ def generate(app: FastAPI) -> dict[str, Any]:
     readers = [
         (route, reader)
         for route in app.routes
-        if isinstance(route, APIRoute) and route.include_in_schema
-        for reader in _body_readers(route)
+        if isinstance(route, APIRoute)
+        and route.include_in_schema
+        and (reader := body_reader(route.dependant)) is not None
     ]
     refs, top = models_json_schema(
         [(reader.model, "validation") for _, reader in readers], ref_template=REF
@@ -141,6 +142,15 @@ def generate(app: FastAPI) -> dict[str, Any]:
             if reader.required is False and "security" in operation:
                 # Either credential will do: the bearer token or the body's refresh token.
                 operation["security"].append({})
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            order = list(_declared(route.dependant))
+            for method in route.methods or ():
+                operation = document["paths"][route.path_format][method.lower()]
+                if "parameters" in operation:
+                    operation["parameters"].sort(
+                        key=lambda p: (p["in"] != "path", order.index(p["name"]))
+                    )
     for operation in _operations(document):
         _finish_operation(operation)
     document["paths"] = {API_PREFIX + path: ops for path, ops in document["paths"].items()}

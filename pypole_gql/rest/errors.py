@@ -26,7 +26,7 @@ from pypole_gql.errors import (
     render,
 )
 from pypole_gql.logging import get_logger, request_id_var
-from pypole_gql.rest.inputs import BodyReader
+from pypole_gql.rest.inputs import body_reader, dependants
 from pypole_gql.web.responses import ORJSONResponse
 
 log = get_logger("pypole.rest")
@@ -39,11 +39,14 @@ def _loc(request: Request, field: str | None) -> list[str]:
         return []
     route = request.scope.get("route")
     if isinstance(route, APIRoute):
-        dependant = route.dependant
-        for where, params in (("path", dependant.path_params), ("query", dependant.query_params)):
-            if any(param.alias == field for param in params):
-                return [where, field]
-        if any(isinstance(dep.call, BodyReader) for dep in dependant.dependencies):
+        for dependant in dependants(route.dependant):
+            for where, params in (
+                ("path", dependant.path_params),
+                ("query", dependant.query_params),
+            ):
+                if any(param.alias == field for param in params):
+                    return [where, field]
+        if body_reader(route.dependant) is not None:
             return ["body", field]
     return [field]
 

@@ -7,18 +7,14 @@ not available or the upstream down a 503 with ``Retry-After``. Never a 500.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from pypole_gql.domain.params import DEFAULT_SESSION_TYPE
-from pypole_gql.domain.sessions import (
-    SessionData,
-    fastest_lap,
-    find_lap,
-    require_driver,
-    select_laps,
-)
+from pypole_gql.domain.sessions import fastest_lap, find_lap, require_driver, select_laps
 from pypole_gql.errors import UpstreamUnavailable
 from pypole_gql.resources import get_resources
 from pypole_gql.rest.params import (
@@ -32,6 +28,7 @@ from pypole_gql.rest.params import (
 )
 from pypole_gql.rest.responses import errors
 from pypole_gql.rest.schemas import (
+    AskedSession,
     DriverLapsBody,
     FastestLapBody,
     LapBody,
@@ -39,11 +36,8 @@ from pypole_gql.rest.schemas import (
     StintBody,
     StintsBody,
     TelemetryBody,
-    TelemetrySample,
-    format_lap_time,
     respond,
 )
-from pypole_gql.services.sessions import SessionService
 
 router = APIRouter(
     prefix="/fastf1/race/{year}/{race}",
@@ -54,12 +48,18 @@ router = APIRouter(
 )
 
 
-def _service(request: Request) -> SessionService:
-    return get_resources(request).sessions
+async def _asked_session(
+    request: Request,
+    year: YearPath,
+    race: RacePath,
+    session_type: SessionTypeQuery = DEFAULT_SESSION_TYPE,
+) -> AskedSession:
+    """The session the path and ``session_type`` name, loaded."""
+    data = await get_resources(request).sessions.session(year, race, session_type)
+    return AskedSession(year, race, data)
 
 
-async def _session(request: Request, year: int, race: str, session_type: str) -> SessionData:
-    return await _service(request).session(year, race, session_type)
+Asked = Annotated[AskedSession, Depends(_asked_session)]
 
 
 @router.get(
@@ -68,14 +68,8 @@ async def _session(request: Request, year: int, race: str, session_type: str) ->
     operation_id="session_laps",
     summary="Every lap of a session",
 )
-async def laps(
-    request: Request,
-    year: YearPath,
-    race: RacePath,
-    session_type: SessionTypeQuery = DEFAULT_SESSION_TYPE,
-) -> Response:
-    data = await _session(request, year, race, session_type)
-    return respond(LapsBody.of_laps(year, race, data, data.laps))
+async def laps(asked: Asked) -> Response:
+    return respond(LapsBody.of_laps(asked, asked.data.laps))
 
 
 @router.get(
@@ -84,17 +78,10 @@ async def laps(
     operation_id="driver_laps",
     summary="One driver's laps of a session",
 )
-async def driver_laps(
-    request: Request,
-    year: YearPath,
-    race: RacePath,
-    driver: DriverPath,
-    session_type: SessionTypeQuery = DEFAULT_SESSION_TYPE,
-) -> Response:
-    data = await _session(request, year, race, session_type)
-    found = require_driver(data, driver)
-    rows = select_laps(data, [found.number])
-    return respond(DriverLapsBody.of_laps(year, race, data, rows, driver=found.code))
+async def driver_laps(asked: Asked, driver: DriverPath) -> Response:
+    found = require_driver(asked.data, driver)
+    rows = select_laps(asked.data, [found.number])
+    return respond(DriverLapsBody.of_laps(asked, rows, driver=found.code))
 
 
 @router.get(
@@ -105,36 +92,20 @@ async def driver_laps(
 )
 async def telemetry(
     request: Request,
-    year: YearPath,
-    race: RacePath,
-    *,
-    session_type: SessionTypeQuery = DEFAULT_SESSION_TYPE,
+    asked: Asked,
     driver: DriverQuery,
     lap: LapQuery,
     max_points: MaxPointsQuery = None,
 ) -> Response:
-    data = await _session(request, year, race, session_type)
-    found = _service(request).telemetry(data, driver, lap, max_points=max_points)
+    data = asked.data
+    found = get_resources(request).sessions.telemetry(data, driver, lap, max_points=max_points)
     if found is None:
         info = data.info
         raise UpstreamUnavailable(
             f"No telemetry available for {driver} in {info.year} {info.event_name} "
             f"{info.session_name}"
         )
-    timed = find_lap(data, driver, lap)
-    body = TelemetryBody.of(
-        year,
-        race,
-        data,
-        driver=found.driver,
-        lap_number=found.lap_number,
-        lap_time=format_lap_time(timed.lap_time),
-        lap_time_seconds=timed.lap_time,
-        compound=timed.compound,
-        sample_count=found.sample_count,
-        telemetry=TelemetrySample.all_of(found),
-    )
-    return respond(body)
+    return respond(TelemetryBody.of_lap(asked, found, find_lap(data, driver, lap)))
 
 
 @router.get(
@@ -143,15 +114,9 @@ async def telemetry(
     operation_id="session_stints",
     summary="Tyre stints of a session",
 )
-async def stints(
-    request: Request,
-    year: YearPath,
-    race: RacePath,
-    session_type: SessionTypeQuery = DEFAULT_SESSION_TYPE,
-) -> Response:
-    data = await _session(request, year, race, session_type)
-    rows = [StintBody.of(stint) for stint in data.stints]
-    return respond(StintsBody.of(year, race, data, stints=rows))
+async def stints(asked: Asked) -> Response:
+    rows = [StintBody.of(stint) for stint in asked.data.stints]
+    return respond(StintsBody.of(asked, stints=rows))
 
 
 @router.get(
@@ -160,18 +125,10 @@ async def stints(
     operation_id="fastest_lap",
     summary="The fastest lap of a session",
 )
-async def fastest(
-    request: Request,
-    year: YearPath,
-    race: RacePath,
-    session_type: SessionTypeQuery = DEFAULT_SESSION_TYPE,
-) -> Response:
-    data = await _session(request, year, race, session_type)
-    lap = fastest_lap(data)
+async def fastest(asked: Asked) -> Response:
+    lap = fastest_lap(asked.data)
     if lap is None:
-        body = FastestLapBody.of(
-            year, race, data, message="No valid lap times found", fastest_lap=None
-        )
+        body = FastestLapBody.of(asked, message="No valid lap times found", fastest_lap=None)
     else:
-        body = FastestLapBody.of(year, race, data, fastest_lap=LapBody.of(lap))
+        body = FastestLapBody.of(asked, fastest_lap=LapBody.of(lap))
     return respond(body)

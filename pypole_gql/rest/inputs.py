@@ -9,11 +9,12 @@ the route's request body.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 import orjson
 from fastapi import Depends
+from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -103,3 +104,20 @@ def form_or_json_body(model: type[M], *, media: Sequence[str] = (FORM, JSON)) ->
     """``Annotated[Model, form_or_json_body(Model)]``: a form (as OAuth2's password flow
     sends it) or JSON."""
     return Depends(BodyReader(model, media=media))
+
+
+def dependants(root: Dependant) -> Iterator[Dependant]:
+    """``root`` and every dependency below it: what a route declares, all of it."""
+    pending = [root]
+    while pending:
+        dependant = pending.pop()
+        yield dependant
+        pending.extend(dependant.dependencies)
+
+
+def body_reader(root: Dependant) -> BodyReader[Any] | None:
+    """The route's :class:`BodyReader`, if it reads a body."""
+    for dependant in dependants(root):
+        if isinstance(dependant.call, BodyReader):
+            return dependant.call
+    return None

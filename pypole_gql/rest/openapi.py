@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from pypole_gql.rest import document
 from pypole_gql.rest.app import api_app
+from pypole_gql.rest.document import render
 
 
 @functools.cache
@@ -25,4 +25,4 @@ def build_openapi() -> dict[str, Any]:
 @functools.cache
 def render_openapi() -> str:
     """The document as the committed ``openapi.json`` holds it."""
-    return document.render(build_openapi())
+    return render(build_openapi())

@@ -278,6 +278,15 @@ class LapBody(_Body):
         )
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AskedSession:
+    """A loaded session and how the client named it (the envelope repeats the question)."""
+
+    year: int
+    race: str
+    data: sessions.SessionData
+
+
 class _SessionEnvelope(_Body):
     year: int
     race: str = Field(description="The race as asked: a round number or an event name")
@@ -286,12 +295,12 @@ class _SessionEnvelope(_Body):
     session_type: SessionTypeName
 
     @classmethod
-    def of(cls, year: int, race: str, data: sessions.SessionData, **fields: Any) -> Self:
-        """The body about ``data``, the session asked for as ``year`` and ``race``."""
-        info = data.info
+    def of(cls, asked: AskedSession, **fields: Any) -> Self:
+        """The body about the session ``asked``."""
+        info = asked.data.info
         return cls(
-            year=year,
-            race=race,
+            year=asked.year,
+            race=asked.race,
             event_name=info.event_name,
             round=info.round,
             session_type=info.session_type,
@@ -304,16 +313,9 @@ class LapsBody(_SessionEnvelope):
     total_laps: int
 
     @classmethod
-    def of_laps(
-        cls,
-        year: int,
-        race: str,
-        data: sessions.SessionData,
-        laps: Sequence[sessions.Lap],
-        **fields: Any,
-    ) -> Self:
+    def of_laps(cls, asked: AskedSession, laps: Sequence[sessions.Lap], **fields: Any) -> Self:
         rows = [LapBody.of(lap) for lap in laps]
-        return cls.of(year, race, data, laps=rows, total_laps=len(rows), **fields)
+        return cls.of(asked, laps=rows, total_laps=len(rows), **fields)
 
 
 class DriverLapsBody(LapsBody):
@@ -365,6 +367,19 @@ class TelemetryBody(_SessionEnvelope):
     telemetry: list[TelemetrySample] = Field(
         description="Car data of the lap, at full resolution unless `max_points` is given"
     )
+
+    @classmethod
+    def of_lap(cls, asked: AskedSession, found: sessions.Telemetry, lap: sessions.Lap) -> Self:
+        return cls.of(
+            asked,
+            driver=found.driver,
+            lap_number=found.lap_number,
+            lap_time=format_lap_time(lap.lap_time),
+            lap_time_seconds=lap.lap_time,
+            compound=lap.compound,
+            sample_count=found.sample_count,
+            telemetry=TelemetrySample.all_of(found),
+        )
 
 
 class StintBody(_Body):
