@@ -142,11 +142,11 @@ def generate(app: FastAPI) -> dict[str, Any]:
             if reader.required is False and "security" in operation:
                 # Either credential will do: the bearer token or the body's refresh token.
                 operation["security"].append({})
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.include_in_schema:
-            order = list(_declared(route.dependant))
-            for method in route.methods or ():
-                operation = document["paths"][route.path_format][method.lower()]
+    for declared in app.routes:
+        if isinstance(declared, APIRoute) and declared.include_in_schema:
+            order = list(_declared(declared.dependant))
+            for method in declared.methods or ():
+                operation = document["paths"][declared.path_format][method.lower()]
                 if "parameters" in operation:
                     operation["parameters"].sort(
                         key=lambda p: (p["in"] != "path", order.index(p["name"]))

@@ -8,11 +8,14 @@ nothing cached a 503 with ``Retry-After``; errors are always ``{"detail": ...}``
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pypole_gql.domain.f1 import Schedule
+from pypole_gql.domain.f1 import Schedule, SeasonTable, Standings
 from pypole_gql.errors import NotFound
 from pypole_gql.resources import get_resources
 from pypole_gql.rest.params import RoundPath, RoundQuery, SeasonPath, SeasonQuery
@@ -105,17 +108,24 @@ async def season_schedule(request: Request, season: SeasonPath) -> Response:
     return _schedule(await _existing_schedule(_service(request), season))
 
 
-async def _standings_season(
-    request: Request, season: int | None, round_: int | None
-) -> tuple[F1Service, int]:
+async def _standings(
+    request: Request,
+    season: int | None,
+    round_: int | None,
+    table_of: Callable[[F1Service, int, int | None], Awaitable[Standings[Any]]],
+    body: type[DriverStandingsBody | ConstructorStandingsBody],
+) -> Response:
     service = _service(request)
     if season is not None and round_ is not None:
         await _round_of(service, season, round_)  # both checked before anything loads
-        return service, season
-    found = await _existing_schedule(service, season)
-    if round_ is not None:
-        await _round_of(service, found.season, round_)
-    return service, found.season
+    else:
+        season = (await _existing_schedule(service, season)).season
+        if round_ is not None:
+            await _round_of(service, season, round_)
+    table = await table_of(service, season, round_)
+    return respond(
+        body(season=table.season, round=table.round, standings=[e.raw for e in table.entries])
+    )
 
 
 @router.get(
@@ -129,13 +139,7 @@ async def _standings_season(
 async def driver_standings(
     request: Request, season: SeasonQuery = None, round: RoundQuery = None
 ) -> Response:
-    service, found = await _standings_season(request, season, round)
-    table = await service.driver_standings(found, round)
-    return respond(
-        DriverStandingsBody(
-            season=table.season, round=table.round, standings=[e.raw for e in table.entries]
-        )
-    )
+    return await _standings(request, season, round, F1Service.driver_standings, DriverStandingsBody)
 
 
 @router.get(
@@ -149,13 +153,24 @@ async def driver_standings(
 async def constructor_standings(
     request: Request, season: SeasonQuery = None, round: RoundQuery = None
 ) -> Response:
-    service, found = await _standings_season(request, season, round)
-    table = await service.constructor_standings(found, round)
-    return respond(
-        ConstructorStandingsBody(
-            season=table.season, round=table.round, standings=[e.raw for e in table.entries]
-        )
+    return await _standings(
+        request, season, round, F1Service.constructor_standings, ConstructorStandingsBody
     )
+
+
+async def _round_table(
+    request: Request,
+    season: int,
+    round_: int,
+    table_of: Callable[[F1Service, int], Awaitable[SeasonTable[Any]]],
+    what: str,
+) -> Response:
+    service = _service(request)
+    await _round_of(service, season, round_)
+    entry = (await table_of(service, season)).for_round(round_)
+    if entry is None:
+        raise NotFound(f"No {what} for round {round_} of season {season} yet")
+    return respond(RaceResultsBody(season=season, round=round_, race=entry.raw))
 
 
 @router.get(
@@ -166,12 +181,7 @@ async def constructor_standings(
     responses=errors(404, 422, 503),
 )
 async def race_results(request: Request, season: SeasonPath, round: RoundPath) -> Response:
-    service = _service(request)
-    await _round_of(service, season, round)
-    entry = (await service.results(season)).for_round(round)
-    if entry is None:
-        raise NotFound(f"No results for round {round} of season {season} yet")
-    return respond(RaceResultsBody(season=season, round=round, race=entry.raw))
+    return await _round_table(request, season, round, F1Service.results, "results")
 
 
 @router.get(
@@ -182,9 +192,4 @@ async def race_results(request: Request, season: SeasonPath, round: RoundPath) -
     responses=errors(404, 422, 503),
 )
 async def qualifying_results(request: Request, season: SeasonPath, round: RoundPath) -> Response:
-    service = _service(request)
-    await _round_of(service, season, round)
-    entry = (await service.qualifying(season)).for_round(round)
-    if entry is None:
-        raise NotFound(f"No qualifying results for round {round} of season {season} yet")
-    return respond(RaceResultsBody(season=season, round=round, race=entry.raw))
+    return await _round_table(request, season, round, F1Service.qualifying, "qualifying results")
