@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pypole_gql.domain.params import SESSION_TYPES as SESSION_TYPES
-from pypole_gql.errors import NotFound
+from pypole_gql.errors import BadUserInput, NotFound
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -321,6 +321,8 @@ def lap_telemetry(
     Returns ``None`` when the session has no car data for the driver ("not available").
     Unknown driver or lap: :class:`~pypole_gql.errors.NotFound`.
     """
+    if max_points is not None and max_points < 2:
+        raise BadUserInput("max_points must be at least 2", field="max_points")
     lap = find_lap(data, driver, lap_number)
     car = data.car
     if car is None or lap.driver_number not in car.spans:
