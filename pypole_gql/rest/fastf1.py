@@ -31,11 +31,11 @@ from pypole_gql.rest.schemas import (
     AskedSession,
     DriverLapsBody,
     FastestLapBody,
-    LapBody,
     LapsBody,
     StintBody,
     StintsBody,
     TelemetryBody,
+    lap_of,
     respond,
 )
 
@@ -130,5 +130,5 @@ async def fastest(asked: Asked) -> Response:
     if lap is None:
         body = FastestLapBody.of(asked, message="No valid lap times found", fastest_lap=None)
     else:
-        body = FastestLapBody.of(asked, fastest_lap=LapBody.of(lap))
+        body = FastestLapBody.of(asked, fastest_lap=lap_of(lap))
     return respond(body)
