@@ -12,9 +12,16 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, with_config
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    create_model,
+    with_config,
+)
 from starlette.responses import Response
 from typing_extensions import TypedDict
 
@@ -27,6 +34,27 @@ from pypole_gql.web.responses import ORJSONResponse
 class _Body(BaseModel):
     # Closed: a response field the model does not list is drift, caught by the contract tests.
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: Fields holding :data:`Rows`, sent as they are (see :func:`respond`).
+    rows_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.rows_fields = frozenset(
+            name for name, info in cls.model_fields.items() if _ROWS in info.metadata
+        )
+
+
+class _RowsMarker:
+    """Marks a field of :data:`Rows`."""
+
+
+_ROWS = _RowsMarker()
+_Row = TypeVar("_Row")
+#: Hundreds of rows (laps, telemetry samples) of a typed-dict type: documented like any field,
+#: built by builders that mypy checks against the type, and neither validated nor serialized
+#: again one by one at run time (that would triple the cost of the laps and telemetry routes).
+Rows = Annotated[SkipValidation[list[_Row]], _ROWS]
 
 
 class _Jolpica(BaseModel):
@@ -247,9 +275,7 @@ class RaceResultsBody(_Body):
 # -- fastf1 ---------------------------------------------------------------------------------
 
 
-# Rows of which a body holds hundreds (laps, telemetry samples) are typed dicts: validated in
-# one pass with their body, not one model instance each (several times cheaper), and their
-# builders are checked against them by mypy.
+# Rows of which a body holds hundreds (laps, telemetry samples) are typed dicts (see Rows).
 _CLOSED = ConfigDict(extra="forbid")
 
 
@@ -317,7 +343,7 @@ class _SessionEnvelope(_Body):
 
 
 class LapsBody(_SessionEnvelope):
-    laps: list[LapBody]
+    laps: Rows[LapBody]
     total_laps: int
 
     @classmethod
@@ -373,7 +399,7 @@ class TelemetryBody(_SessionEnvelope):
     lap_time_seconds: float | None
     compound: str | None
     sample_count: int
-    telemetry: list[TelemetrySample] = Field(
+    telemetry: Rows[TelemetrySample] = Field(
         description="Car data of the lap, at full resolution unless `max_points` is given"
     )
 
@@ -436,5 +462,9 @@ def format_lap_time(seconds: float | None) -> str | None:
 
 
 def respond(body: BaseModel, status_code: int = 200) -> Response:
-    """``body`` as JSON, with exactly the fields its handler set."""
-    return ORJSONResponse(body.model_dump(exclude_unset=True), status_code)
+    """``body`` as JSON, with exactly the fields its handler set (its :data:`Rows` as built)."""
+    rows = body.rows_fields if isinstance(body, _Body) else frozenset()
+    content = body.model_dump(exclude_unset=True, exclude=set(rows) or None)
+    for name in rows & body.model_fields_set:
+        content[name] = getattr(body, name)
+    return ORJSONResponse(content, status_code)
