@@ -83,6 +83,14 @@ class InvalidParam(BadUserInput):
     def renamed(self, field: str) -> InvalidParam:
         return self if field == self.field else InvalidParam(field, self.template, **self.values)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in the FastF1 worker too: it must cross the process boundary intact.
+        return (_invalid_param, (self.field, self.template, self.values))
+
+
+def _invalid_param(field: str, template: str, values: dict[str, object]) -> InvalidParam:
+    return InvalidParam(field, template, **values)
+
 
 class RequestInvalid(AppError):
     """Input that does not fit a REST route's declaration: each issue is a

@@ -334,7 +334,7 @@ def load_session_payload(
             it is never cached), or FastF1 has no data at all for the session.
     """
     started = time.perf_counter()
-    kind = normalise_session_type(session_type)
+    kind = normalise_session_type(session_type, field="session")
     race_key = normalise_race(race)
     config.apply()
     with _capture() as captured:

@@ -62,3 +62,14 @@ def test_a_renamed_error_names_the_new_field_in_its_message() -> None:
     assert renamed.field == "year"
     assert renamed.message.startswith("year must be between")
     assert raised.value.message.startswith("season must be between")
+
+
+def test_an_invalid_param_survives_pickling() -> None:
+    # The FastF1 worker raises them too; they cross the process boundary pickled.
+    import pickle
+
+    with pytest.raises(InvalidParam) as raised:
+        params.session_type("nope", field="session")
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert (copy.field, copy.message) == ("session", raised.value.message)
+    assert copy.renamed("type").field == "type"
