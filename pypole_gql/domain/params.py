@@ -136,6 +136,24 @@ def session_type(value: str, *, field: str = "session_type") -> str:
     return code
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    """A session asked for, its arguments parsed (:func:`session_request`)."""
+
+    year: int
+    race: int | str
+    session_type: str
+
+
+def session_request(
+    year: int, race_: int | str, session_type_: str, current_year: int
+) -> SessionRequest:
+    """The three arguments of a session, each by its rule (year, race, session type)."""
+    return SessionRequest(
+        timing_season(year, current_year), race(race_), session_type(session_type_)
+    )
+
+
 def max_points(value: int | None, *, field: str = "max_points") -> int | None:
     """How many samples to downsample a lap's telemetry to; ``None``: all of them."""
     if value is not None and not MIN_POINTS <= value <= MAX_POINTS:

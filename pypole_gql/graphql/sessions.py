@@ -19,16 +19,14 @@ from typing import Annotated
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from pypole_gql.domain import params
 from pypole_gql.domain import sessions as domain
+from pypole_gql.domain.params import SessionRequest
 from pypole_gql.errors import BadUserInput
 from pypole_gql.graphql import f1_loaders
 from pypole_gql.graphql.context import Info
 from pypole_gql.graphql.drivers import Driver
 from pypole_gql.graphql.session_type import DEFAULT_TYPE, SessionType
 from pypole_gql.services.sessions import SessionService
-
-SessionKey = tuple[int, int | str, str]
 
 #: The most drivers or lap numbers one filter argument may list.
 MAX_FILTER_ITEMS = 100
@@ -42,13 +40,11 @@ def _service(info: Info) -> SessionService:
     return info.context.resources.sessions
 
 
-def _sessions(info: Info) -> DataLoader[SessionKey, domain.SessionData]:
+def _sessions(info: Info) -> DataLoader[SessionRequest, domain.SessionData]:
     service = _service(info)
 
-    async def load(keys: list[SessionKey]) -> Sequence[domain.SessionData | BaseException]:
-        return await asyncio.gather(
-            *(service.session(*key) for key in keys), return_exceptions=True
-        )
+    async def load(keys: list[SessionRequest]) -> Sequence[domain.SessionData | BaseException]:
+        return await asyncio.gather(*(service.load(key) for key in keys), return_exceptions=True)
 
     return info.context.loader(("sessions", "session"), lambda: DataLoader(load_fn=load))
 
@@ -56,10 +52,11 @@ def _sessions(info: Info) -> DataLoader[SessionKey, domain.SessionData]:
 async def load_session(info: Info, year: int, race: int | str, kind: SessionType) -> RaceSession:
     """The session through the request's loader (``Query.session`` and ``Race.session``).
 
-    A session counts once against :data:`MAX_SESSIONS_PER_REQUEST` however it is named
-    ("4", "Baku"); the service itself checks the arguments."""
-    key: SessionKey = (year, params.race_key(race), kind.name)
-    asked: set[SessionKey] = info.context.cache.setdefault(("sessions", "asked"), set())
+    The service parses the arguments first, so a session counts once against
+    :data:`MAX_SESSIONS_PER_REQUEST` however it is named ("4", " 4") and one that cannot
+    exist does not count."""
+    key = _service(info).request(year, race, kind.name)
+    asked: set[SessionRequest] = info.context.cache.setdefault(("sessions", "asked"), set())
     asked.add(key)
     if len(asked) > MAX_SESSIONS_PER_REQUEST:
         raise BadUserInput(

@@ -36,6 +36,7 @@ from pypole_gql.cache import Cache
 from pypole_gql.config import Settings
 from pypole_gql.domain import params
 from pypole_gql.domain.f1 import Race, Schedule
+from pypole_gql.domain.params import SessionRequest
 from pypole_gql.domain.sessions import SessionData, Telemetry, lap_telemetry
 from pypole_gql.errors import BadUserInput, NotFound, UpstreamUnavailable
 from pypole_gql.logging import get_logger, note_data_read
@@ -153,11 +154,17 @@ class SessionService:
 
     # -- sessions ----------------------------------------------------------------------
 
+    def request(self, year: int, race: int | str, session_type: str) -> SessionRequest:
+        """The arguments of a session, parsed (see the class for the errors)."""
+        return params.session_request(year, race, session_type, self._f1.current_year())
+
     async def session(self, year: int, race: int | str, session_type: str) -> SessionData:
         """The loaded session (see the class for the errors)."""
-        year = params.timing_season(year, self._f1.current_year())
-        kind = params.session_type(session_type)
-        target = params.race(race)
+        return await self.load(self.request(year, race, session_type))
+
+    async def load(self, asked: SessionRequest) -> SessionData:
+        """The session of arguments :meth:`request` parsed."""
+        year, target, kind = asked.year, asked.race, asked.session_type
         round_ = await self._resolve_round(year, target)
         if round_ is not None:
             key = f"fastf1:session:{year}:{round_}:{kind}:p{FORMAT_VERSION}"
