@@ -18,7 +18,8 @@ from pypole_gql.middleware import RequestContextMiddleware
 from pypole_gql.ratelimit import RateLimitMiddleware
 from pypole_gql.resources import build_resources
 from pypole_gql.rest import api_routes
-from pypole_gql.rest.common import EXCEPTION_HANDLERS
+from pypole_gql.rest.app import api_app
+from pypole_gql.web.errors import EXCEPTION_HANDLERS
 
 log = get_logger("pypole.app")
 
@@ -41,15 +42,17 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     graphql = make_view(
         schema, graphiql=settings.graphiql_enabled, timeout=settings.graphql_timeout
     )
+    api = api_app()
     app = Starlette(
         routes=[
             *health_routes,
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            *api_routes(),
+            *api_routes(api),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    api.state = app.state  # the REST handlers' resources are the app's
     app.state.settings = settings
     # Repeated anonymous GraphQL queries and REST Jolpica reads answered from cache, inside
     # the rate limiter and the access log, in front of the router.

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pypole_gql.resources import get_resources
-from pypole_gql.rest.common import ORJSONResponse
+from pypole_gql.web.responses import ORJSONResponse
 
 
 async def live(_request: Request) -> Response:

@@ -6,9 +6,9 @@ import os
 import re
 import time
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pypole_gql.errors import Internal, render_for_path
 from pypole_gql.logging import RequestStats, get_logger, request_id_var, request_stats_var
 
 log = get_logger("pypole.access")
@@ -34,7 +34,8 @@ def client_ip(scope: Scope) -> str:
 
 class RequestContextMiddleware:
     """Sets the request id, logs one line per request, and turns an escaped exception into a
-    generic JSON 500 that carries only the request id."""
+    generic 500 that carries only the request id, in the shape of the edge it escaped from
+    (GraphQL's ``errors`` under ``/graphql``, ``{"detail"}`` elsewhere)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -76,18 +77,15 @@ class RequestContextMiddleware:
                 "request.failed", method=scope["method"], path=scope["path"], request_id=request_id
             )
             if not response_started:
-                body = orjson.dumps({"detail": "Internal server error", "request_id": request_id})
+                rendered = render_for_path(scope["path"], Internal(), request_id)
                 await send_wrapper(
                     {
                         "type": "http.response.start",
-                        "status": 500,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
+                        "status": rendered.status,
+                        "headers": rendered.raw_headers(),
                     }
                 )
-                await send({"type": "http.response.body", "body": body})
+                await send({"type": "http.response.body", "body": rendered.body()})
         finally:
             path = scope["path"]
             if not path.startswith("/health"):

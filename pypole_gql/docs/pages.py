@@ -1,4 +1,5 @@
-"""Swagger UI (``/api/v1/docs``), ReDoc (``/api/v1/redoc``) and GraphiQL (``/graphql``).
+"""Swagger UI (``/api/v1/docs``), ReDoc (``/api/v1/redoc``) and GraphiQL (``/graphql``): the
+pages (their routes are the REST app's, :mod:`pypole_gql.rest.docs`, and the GraphQL view's).
 
 Every script, style sheet and font comes from this package under ``/static/docs`` (outside
 ``/api``, so loading a page costs one rate-limited request, not six): the pages work in a
@@ -17,7 +18,7 @@ from string import Template
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 HERE = Path(__file__).resolve().parent
@@ -78,28 +79,17 @@ def _page(request: Request, template: str, **values: str) -> Response:
     return HTMLResponse(body, headers=SECURITY_HEADERS)
 
 
-async def swagger_ui(request: Request) -> Response:
+def swagger_ui(request: Request) -> Response:
     return _page(request, "swagger.html", spec_url=SPEC_PATH)
 
 
-async def redoc(request: Request) -> Response:
+def redoc(request: Request) -> Response:
     return _page(request, "redoc.html", spec_url=SPEC_PATH)
 
 
 def graphiql(request: Request) -> Response:
     """GraphiQL for the GraphQL endpoint at the request's own path."""
     return _page(request, "graphiql.html", endpoint=request.url.path)
-
-
-def page_routes() -> list[BaseRoute]:
-    """The documentation routes below ``/api/v1``."""
-    from pypole_gql.rest.openapi import openapi_json
-
-    return [
-        Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/docs", swagger_ui, methods=["GET"]),
-        Route("/redoc", redoc, methods=["GET"]),
-    ]
 
 
 def asset_routes() -> list[BaseRoute]:

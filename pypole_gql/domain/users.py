@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -174,6 +175,14 @@ Username = Annotated[
     str,
     StringConstraints(max_length=4 * USERNAME_MAX_LENGTH),
     AfterValidator(_check_username),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": USERNAME_MIN_LENGTH,
+            "maxLength": USERNAME_MAX_LENGTH,
+            "description": USERNAME_DESCRIPTION,
+        }
+    ),
 ]
 # Never stripped nor truncated: every character the user typed is part of the secret. The upper
 # bound keeps a single request from buying seconds of hashing.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.dataloader import DataLoader
@@ -44,3 +45,7 @@ class GraphQLContext:
     @property
     def bearer_token(self) -> str | None:
         return parse_bearer(self.request.headers.get("authorization"))
+
+
+#: What resolvers take as ``info``.
+Info = strawberry.Info[GraphQLContext, None]

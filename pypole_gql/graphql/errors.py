@@ -21,7 +21,7 @@ from typing import Any
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
-from pypole_gql.errors import AppError
+from pypole_gql.errors import AppError, Internal, InvalidParam, graphql_error
 from pypole_gql.logging import get_logger, request_id_var
 
 log = get_logger("pypole.graphql")
@@ -31,6 +31,13 @@ VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 # graphql-core ends a message with its guesses: "... Did you mean 'season'?"
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+#: The services' names of parameters (pypole_gql.domain.params) -> the schema's arguments.
+ARGUMENT_NAMES = {
+    "season": "year",
+    "session_type": "type",
+    "max_points": "maxPoints",
+    "driver_id": "driverId",
+}
 
 
 class OperationTimeout(AppError):
@@ -70,7 +77,9 @@ def render_error(
         message = _SUGGESTION.sub("", error.message) if hide_suggestions else error.message
         return _located(error, message, extensions)
     if isinstance(original, AppError):
-        return _located(error, original.message, original.extensions())
+        if isinstance(original, InvalidParam) and original.field in ARGUMENT_NAMES:
+            original = original.renamed(ARGUMENT_NAMES[original.field])
+        return _located(error, **graphql_error(original))
     if isinstance(original, GraphQLError):  # e.g. variable coercion raised inside execution
         return render_error(original, hide_suggestions=hide_suggestions, client_code=client_code)
     request_id = request_id_var.get()
@@ -81,7 +90,7 @@ def render_error(
         error_type=type(original).__name__,
         exc_info=original,
     )
-    return _located(error, INTERNAL_MESSAGE, {"code": "INTERNAL", "requestId": request_id})
+    return _located(error, **graphql_error(Internal(INTERNAL_MESSAGE), request_id=request_id))
 
 
 class AppErrors(SchemaExtension):

@@ -8,25 +8,19 @@ service once per table, whatever the number of races.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
 from pypole_gql.domain import f1 as domain
-from pypole_gql.graphql.context import GraphQLContext
-from pypole_gql.graphql.session_type import SessionType
-from pypole_gql.services.f1 import F1Service
+from pypole_gql.graphql import f1_loaders as loaders
+from pypole_gql.graphql.context import Info
+from pypole_gql.graphql.drivers import Driver
+from pypole_gql.graphql.session_type import DEFAULT_TYPE, SessionType
+from pypole_gql.graphql.sessions import RaceSession, load_session
 
-if TYPE_CHECKING:
-    from pypole_gql.graphql.sessions import RaceSession
-
-Info = strawberry.Info[GraphQLContext, None]
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -34,63 +28,6 @@ def _resolver(description: str) -> Callable[[F], F]:
     """``strawberry.field(description=...)`` as a typed decorator (strawberry's is ``Any``)."""
     decorator: Callable[[F], F] = strawberry.field(description=description)
     return decorator
-
-
-def _service(info: Info) -> F1Service:
-    return info.context.resources.f1
-
-
-def _loader(
-    info: Info, name: str, fetch: Callable[[F1Service, K], Awaitable[V]]
-) -> DataLoader[K, V]:
-    """The request's loader ``name``: one service call per distinct key, all concurrent."""
-    service = _service(info)
-
-    async def load(keys: list[K]) -> Sequence[V | BaseException]:
-        # One failing key (a season Jolpica cannot serve) fails only the fields under it.
-        return await asyncio.gather(*(fetch(service, key) for key in keys), return_exceptions=True)
-
-    return info.context.loader(("f1", name), lambda: DataLoader(load_fn=load))
-
-
-def _schedules(info: Info) -> DataLoader[int, domain.Schedule]:
-    return _loader(info, "schedule", F1Service.schedule)
-
-
-def _results(info: Info) -> DataLoader[int, domain.SeasonTable[domain.RaceResult]]:
-    return _loader(info, "results", F1Service.results)
-
-
-def _sprints(info: Info) -> DataLoader[int, domain.SeasonTable[domain.RaceResult]]:
-    return _loader(info, "sprint", F1Service.sprint)
-
-
-def _qualifying(info: Info) -> DataLoader[int, domain.SeasonTable[domain.QualifyingResult]]:
-    return _loader(info, "qualifying", F1Service.qualifying)
-
-
-def _driver_standings(
-    info: Info,
-) -> DataLoader[tuple[int, int | None], domain.Standings[domain.DriverStanding]]:
-    return _loader(info, "driver_standings", lambda s, key: s.driver_standings(*key))
-
-
-def _constructor_standings(
-    info: Info,
-) -> DataLoader[tuple[int, int | None], domain.Standings[domain.ConstructorStanding]]:
-    return _loader(info, "constructor_standings", lambda s, key: s.constructor_standings(*key))
-
-
-def _drivers(info: Info) -> DataLoader[int, tuple[domain.Driver, ...]]:
-    return _loader(info, "drivers", F1Service.drivers)
-
-
-def _constructors(info: Info) -> DataLoader[int, tuple[domain.Constructor, ...]]:
-    return _loader(info, "constructors", F1Service.constructors)
-
-
-def _driver(info: Info) -> DataLoader[str, domain.Driver | None]:
-    return _loader(info, "driver", F1Service.driver)
 
 
 @strawberry.type(description="A circuit a race is held on.")
@@ -119,43 +56,6 @@ class Circuit:
             country=circuit.country,
             latitude=circuit.latitude,
             longitude=circuit.longitude,
-        )
-
-
-@strawberry.type(description="A Formula One driver, as Jolpica (the Ergast successor) knows them.")
-class Driver:
-    driver_id: strawberry.ID = strawberry.field(
-        description="Jolpica's driver id, e.g. max_verstappen; stable across seasons."
-    )
-    code: str | None = strawberry.field(
-        description="Three-letter code, e.g. VER; null for many drivers of earlier eras."
-    )
-    permanent_number: int | None = strawberry.field(
-        description="Permanent car number (used since 2014); null for a driver without one."
-    )
-    given_name: str = strawberry.field(description="Given name, e.g. Max.")
-    family_name: str = strawberry.field(description="Family name, e.g. Verstappen.")
-    nationality: str | None = strawberry.field(
-        description="Nationality as an adjective, e.g. Dutch; null when unknown."
-    )
-    date_of_birth: dt.date | None = strawberry.field(
-        description="Date of birth; null when unknown."
-    )
-    url: str | None = strawberry.field(
-        description="URL of the driver's Wikipedia page; null when unknown."
-    )
-
-    @classmethod
-    def of(cls, driver: domain.Driver) -> Driver:
-        return cls(
-            driver_id=strawberry.ID(driver.driver_id),
-            code=driver.code,
-            permanent_number=driver.permanent_number,
-            given_name=driver.given_name,
-            family_name=driver.family_name,
-            nationality=driver.nationality,
-            date_of_birth=driver.date_of_birth,
-            url=driver.url,
         )
 
 
@@ -358,12 +258,12 @@ class Race:
 
     @_resolver(description="Race results in finishing order; empty until results are published.")
     async def results(self, info: Info) -> list[RaceResult]:
-        entry = (await _results(info).load(self.season)).for_round(self.round)
+        entry = (await loaders.results(info).load(self.season)).for_round(self.round)
         return [RaceResult.of(r) for r in entry.rows] if entry else []
 
     @_resolver(description="Qualifying results, pole first; empty until qualifying is published.")
     async def qualifying(self, info: Info) -> list[QualifyingResult]:
-        entry = (await _qualifying(info).load(self.season)).for_round(self.round)
+        entry = (await loaders.qualifying(info).load(self.season)).for_round(self.round)
         return [QualifyingResult.of(r) for r in entry.rows] if entry else []
 
     @_resolver(
@@ -371,7 +271,7 @@ class Race:
         "or it has not been run."
     )
     async def sprint(self, info: Info) -> list[RaceResult]:
-        entry = (await _sprints(info).load(self.season)).for_round(self.round)
+        entry = (await loaders.sprints(info).load(self.season)).for_round(self.round)
         return [RaceResult.of(r) for r in entry.rows] if entry else []
 
     @_resolver(
@@ -383,11 +283,10 @@ class Race:
         info: Info,
         type: Annotated[
             SessionType, strawberry.argument(description="Which session of the weekend.")
-        ] = SessionType.R,
-    ) -> Annotated[RaceSession, strawberry.lazy("pypole_gql.graphql.sessions")] | None:
-        from pypole_gql.graphql.sessions import race_session
-
-        return await race_session(self, info, type)
+        ] = DEFAULT_TYPE,
+    ) -> RaceSession | None:
+        # The same loader as Query.session.
+        return await load_session(info, self.season, self.round, type)
 
 
 RoundArgument = Annotated[
@@ -412,20 +311,18 @@ class Season:
 
     @_resolver(description="Drivers entered in the season, ordered by family name.")
     async def drivers(self, info: Info) -> list[Driver]:
-        return [Driver.of(d) for d in await _drivers(info).load(self.year)]
+        return [Driver.of(d) for d in await loaders.drivers(info).load(self.year)]
 
     @_resolver(description="Constructors entered in the season, ordered by name.")
     async def constructors(self, info: Info) -> list[Constructor]:
-        return [Constructor.of(c) for c in await _constructors(info).load(self.year)]
+        return [Constructor.of(c) for c in await loaders.constructors(info).load(self.year)]
 
     @_resolver(description="The drivers' championship, leader first; empty before the first race.")
     async def driver_standings(
         self, info: Info, round: RoundArgument = strawberry.UNSET
     ) -> list[DriverStanding]:
         round = None if round is strawberry.UNSET else round
-        if round is not None:
-            _service(info).check_round(round)
-        table = await _driver_standings(info).load((self.year, round))
+        table = await loaders.driver_standings(info).load((self.year, round))
         return [DriverStanding.of(s) for s in table.entries]
 
     @_resolver(
@@ -435,9 +332,7 @@ class Season:
         self, info: Info, round: RoundArgument = strawberry.UNSET
     ) -> list[ConstructorStanding]:
         round = None if round is strawberry.UNSET else round
-        if round is not None:
-            _service(info).check_round(round)
-        table = await _constructor_standings(info).load((self.year, round))
+        table = await loaders.constructor_standings(info).load((self.year, round))
         return [ConstructorStanding.of(s) for s in table.entries]
 
 
@@ -458,11 +353,10 @@ class F1Query:
             ),
         ] = strawberry.UNSET,
     ) -> Season | None:
-        service = _service(info)
         if year is None or year is strawberry.UNSET:
-            schedule = await service.current_schedule()
+            schedule = await loaders.service(info).current_schedule()
         else:
-            schedule = await _schedules(info).load(service.check_season(year, field="year"))
+            schedule = await loaders.schedules(info).load(year)
         return Season.of(schedule) if schedule.races else None
 
     @_resolver(description="One round of a season; null when the season has no such round.")
@@ -474,10 +368,7 @@ class F1Query:
             int, strawberry.argument(description="The round within the season, from 1.")
         ],
     ) -> Race | None:
-        service = _service(info)
-        service.check_season(year, field="year")
-        service.check_round(round)
-        found = (await _schedules(info).load(year)).race(round)
+        found = await loaders.service(info).race(year, round)
         return Race.of(found) if found else None
 
     @_resolver(
@@ -485,7 +376,7 @@ class F1Query:
         "following season); null when none is published yet."
     )
     async def next_race(self, info: Info) -> Race | None:
-        found = await _service(info).next_race()
+        found = await loaders.service(info).next_race()
         return Race.of(found) if found else None
 
     @_resolver(description="A driver by Jolpica id, any season; null when there is no such driver.")
@@ -497,5 +388,5 @@ class F1Query:
             strawberry.argument(description="Jolpica's driver id, e.g. hamilton."),
         ],
     ) -> Driver | None:
-        found = await _driver(info).load(_service(info).check_driver_id(str(driver_id)))
+        found = await loaders.driver(info).load(str(driver_id))
         return Driver.of(found) if found else None

@@ -1,19 +1,28 @@
-"""The ``SessionType`` enum, apart so that ``Race`` (f1.py) and sessions.py both import it."""
+"""The ``SessionType`` enum, generated from :data:`pypole_gql.domain.params.SESSION_KINDS`
+(apart so that ``Race`` (f1.py) and sessions.py both import it)."""
 
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
+from pypole_gql.domain.params import DEFAULT_SESSION_TYPE, SESSION_KINDS
 
-@strawberry.enum(description="A session of a race weekend, as FastF1 names them.")
-class SessionType(enum.Enum):
-    FP1 = strawberry.enum_value("FP1", description="Free practice 1.")
-    FP2 = strawberry.enum_value("FP2", description="Free practice 2.")
-    FP3 = strawberry.enum_value("FP3", description="Free practice 3.")
-    Q = strawberry.enum_value("Q", description="Qualifying.")
-    SQ = strawberry.enum_value("SQ", description="Sprint qualifying (2024 on).")
-    SS = strawberry.enum_value("SS", description="Sprint shootout (2023).")
-    S = strawberry.enum_value("S", description="Sprint.")
-    R = strawberry.enum_value("R", description="Race.")
+if TYPE_CHECKING:
+    SessionType = enum.Enum
+else:
+    SessionType = strawberry.enum(
+        enum.Enum(
+            "SessionType",
+            {
+                kind.code: strawberry.enum_value(kind.code, description=kind.description)
+                for kind in SESSION_KINDS
+            },
+        ),
+        description="A session of a race weekend, as FastF1 names them.",
+    )
+
+#: The type asked for when a query names none.
+DEFAULT_TYPE: SessionType = SessionType.__members__[DEFAULT_SESSION_TYPE]

@@ -20,19 +20,16 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from pypole_gql.domain import sessions as domain
+from pypole_gql.domain.params import SessionRequest
 from pypole_gql.errors import BadUserInput
-from pypole_gql.graphql.context import GraphQLContext
-from pypole_gql.graphql.f1 import Driver, Race, _drivers
-from pypole_gql.graphql.session_type import SessionType
+from pypole_gql.graphql import f1_loaders
+from pypole_gql.graphql.context import Info
+from pypole_gql.graphql.drivers import Driver
+from pypole_gql.graphql.session_type import DEFAULT_TYPE, SessionType
 from pypole_gql.services.sessions import SessionService
-
-Info = strawberry.Info[GraphQLContext, None]
-SessionKey = tuple[int, int | str, str]
 
 #: The most drivers or lap numbers one filter argument may list.
 MAX_FILTER_ITEMS = 100
-#: The most samples ``maxPoints`` may ask for (a lap has a few hundred to a thousand).
-MAX_POINTS = 100_000
 #: The most distinct sessions one request may ask for: each cold one is seconds of work
 #: in the worker pool and hundreds of MB there, so ``season { races { session } }`` must
 #: not start a load per race.
@@ -43,25 +40,23 @@ def _service(info: Info) -> SessionService:
     return info.context.resources.sessions
 
 
-def _sessions(info: Info) -> DataLoader[SessionKey, domain.SessionData]:
+def _sessions(info: Info) -> DataLoader[SessionRequest, domain.SessionData]:
     service = _service(info)
 
-    async def load(keys: list[SessionKey]) -> Sequence[domain.SessionData | BaseException]:
-        return await asyncio.gather(
-            *(service.session(*key) for key in keys), return_exceptions=True
-        )
+    async def load(keys: list[SessionRequest]) -> Sequence[domain.SessionData | BaseException]:
+        return await asyncio.gather(*(service.load(key) for key in keys), return_exceptions=True)
 
     return info.context.loader(("sessions", "session"), lambda: DataLoader(load_fn=load))
 
 
 async def load_session(info: Info, year: int, race: int | str, kind: SessionType) -> RaceSession:
-    service = _service(info)
-    key: SessionKey = (
-        service.check_year(year),
-        service.check_race(race),
-        service.check_session_type(kind.name),
-    )
-    asked: set[SessionKey] = info.context.cache.setdefault(("sessions", "asked"), set())
+    """The session through the request's loader (``Query.session`` and ``Race.session``).
+
+    The service parses the arguments first, so a session counts once against
+    :data:`MAX_SESSIONS_PER_REQUEST` however it is named ("4", " 4") and one that cannot
+    exist does not count."""
+    key = _service(info).request(year, race, kind.name)
+    asked: set[SessionRequest] = info.context.cache.setdefault(("sessions", "asked"), set())
     asked.add(key)
     if len(asked) > MAX_SESSIONS_PER_REQUEST:
         raise BadUserInput(
@@ -74,12 +69,6 @@ async def load_session(info: Info, year: int, race: int | str, kind: SessionType
 def _filter(values: list[str] | list[int] | None, field: str) -> None:
     if values is not None and len(values) > MAX_FILTER_ITEMS:
         raise BadUserInput(f"{field} may list at most {MAX_FILTER_ITEMS} items", field=field)
-
-
-def _max_points(value: int | None, field: str = "maxPoints") -> int | None:
-    if value is not None and not 2 <= value <= MAX_POINTS:
-        raise BadUserInput(f"{field} must be between 2 and {MAX_POINTS}", field=field)
-    return value
 
 
 @strawberry.type(description="Car telemetry of one lap, one list per channel, all equally long.")
@@ -200,8 +189,8 @@ class Lap:
 
     @strawberry.field(description="Car telemetry of this lap; null when none was published.")
     def telemetry(self, max_points: MaxPoints = None) -> Telemetry | None:
-        found = domain.lap_telemetry(
-            self._data, self._lap.driver_number, self.lap_number, max_points=_max_points(max_points)
+        found = SessionService.telemetry(
+            self._data, self._lap.driver_number, self.lap_number, max_points=max_points
         )
         return None if found is None else Telemetry.of(found)
 
@@ -250,7 +239,7 @@ class SessionDriver:
         if self._driver_id is None:
             return None
         # The season's driver list: one cached table for every driver of the session.
-        for found in await _drivers(info).load(self._year):
+        for found in await f1_loaders.drivers(info).load(self._year):
             if found.driver_id == self._driver_id:
                 return Driver.of(found)
         return None
@@ -337,7 +326,7 @@ class RaceSession:
         lap: Annotated[int, strawberry.argument(description="Lap number.")],
         max_points: MaxPoints = None,
     ) -> Telemetry | None:
-        found = domain.lap_telemetry(self._data, driver, lap, max_points=_max_points(max_points))
+        found = SessionService.telemetry(self._data, driver, lap, max_points=max_points)
         return None if found is None else Telemetry.of(found)
 
 
@@ -363,11 +352,6 @@ class SessionQuery:
                 '("Azerbaijan", "Baku").'
             ),
         ],
-        type: TypeArgument = SessionType.R,
+        type: TypeArgument = DEFAULT_TYPE,
     ) -> RaceSession | None:
         return await load_session(info, year, race, type)
-
-
-async def race_session(race: Race, info: Info, kind: SessionType) -> RaceSession | None:
-    """``Race.session``: the same loader as ``Query.session``."""
-    return await load_session(info, race.season, race.round, kind)

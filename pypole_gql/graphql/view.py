@@ -1,9 +1,11 @@
 """The ``/graphql`` endpoint: Strawberry's ASGI view with our context and its HTTP limits.
 
-Before GraphQL sees a request the view refuses, with a JSON ``{"errors": [...]}`` body whose
-``extensions.code`` says why: a POST that is not ``application/json`` (415, so no form or
-multipart bodies), a body over :data:`~pypole_gql.graphql.limits.MAX_BODY_BYTES` (413, read
-no further than the limit), a batch (400) and a mutation over GET (405). Operations run
+Before GraphQL sees a request the view refuses (an :class:`~pypole_gql.errors.AppError`,
+rendered by :func:`~pypole_gql.errors.render` in GraphQL's shape) with a JSON
+``{"errors": [...]}`` body whose ``extensions.code`` says why: a POST that is not
+``application/json`` (415, so no form or multipart bodies), a body over
+:data:`~pypole_gql.graphql.limits.MAX_BODY_BYTES` (413, read no further than the limit), a
+batch (400) and a mutation over GET (405). Operations run
 under a timeout (``PYPOLE_GRAPHQL_TIMEOUT``).
 """
 
@@ -17,7 +19,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -25,54 +27,24 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from pypole_gql.errors import PayloadTooLarge
+from pypole_gql.errors import (
+    AppError,
+    BatchingNotSupported,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    for_status,
+    render,
+)
 from pypole_gql.graphql.context import GraphQLContext
 from pypole_gql.graphql.errors import OperationTimeout, render_error
 from pypole_gql.graphql.limits import MAX_BODY_BYTES
 from pypole_gql.logging import get_logger, request_id_var
 from pypole_gql.resources import get_resources
-from pypole_gql.rest.common import read_body
+from pypole_gql.web.body import read_body, replay_body
 
 log = get_logger("pypole.graphql")
-_CODES = {
-    400: "BAD_REQUEST",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: PayloadTooLarge.code,
-    415: "UNSUPPORTED_MEDIA_TYPE",
-}
-
-
-class Refused(Exception):
-    """A request turned away before GraphQL runs it."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code or _CODES.get(status, "BAD_REQUEST")
-        self.headers = headers or {}
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """``receive`` for a body already read: the body once, then the client's own messages."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
 
 
 class GraphQLView(GraphQL[GraphQLContext, None]):
@@ -97,20 +69,20 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         try:
             request = await self._admit(Request(scope, receive))
             response = await self.run(request)
-        except Refused as refused:
+        except AppError as refused:
             response = self._refusal(refused)
         except HTTPException as error:  # Strawberry's own refusals, as JSON like ours
             response = self._refusal(self._translate(error, scope["method"]))
         await response(scope, receive, send)
 
     async def _admit(self, request: Request) -> Request:
-        """The request with its body read within the limit, or :class:`Refused`."""
+        """The request with its body read within the limit, or the :class:`AppError` that
+        refuses it."""
         if request.method != "POST":
             return request
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if media_type != "application/json":
-            raise Refused(
-                415,
+            raise UnsupportedMediaType(
                 "POST /graphql takes a JSON body (Content-Type: application/json); "
                 "queries may also be sent as GET /graphql?query=...",
                 headers={"Accept-Post": "application/json"},
@@ -118,41 +90,39 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         try:
             body = await read_body(request, self.max_body_bytes)
         except PayloadTooLarge:
-            raise Refused(
-                413, f"The request body is larger than the limit of {self.max_body_bytes} bytes"
+            raise PayloadTooLarge(
+                f"The request body is larger than the limit of {self.max_body_bytes} bytes"
             ) from None
         if body.lstrip()[:1] == b"[":
-            raise Refused(
-                400,
-                "Batched operations are not supported: send one operation per request",
-                code="BATCHING_NOT_SUPPORTED",
-            )
-        return Request(request.scope, _replay(body, request.receive))
+            raise BatchingNotSupported()
+        return Request(request.scope, replay_body(body, request.receive))
 
     @staticmethod
-    def _translate(error: HTTPException, method: str) -> Refused:
+    def _translate(error: HTTPException, method: str) -> AppError:
         cause = error.__cause__
         if (
             method == "GET"
             and isinstance(cause, InvalidOperationTypeError)
             and cause.operation_type is OperationType.MUTATION
         ):
-            return Refused(405, "Mutations are only accepted over POST", headers={"Allow": "POST"})
-        if error.status_code == 404:  # the IDE's address with the IDE turned off
-            return Refused(
-                404,
-                "GraphiQL is not served here; send operations with POST (application/json) "
-                "or GET /graphql?query=...",
+            return MethodNotAllowed(
+                "Mutations are only accepted over POST", headers={"Allow": "POST"}
             )
-        return Refused(error.status_code, error.reason)
+        if error.status_code == 404:  # the IDE's address with the IDE turned off
+            return NotFound(
+                "GraphiQL is not served here; send operations with POST (application/json) "
+                "or GET /graphql?query=..."
+            )
+        return for_status(error.status_code, error.reason)
 
-    def _refusal(self, refused: Refused) -> Response:
-        extensions = {"code": refused.code, "requestId": request_id_var.get()}
-        body = self.encode_json(
-            {"errors": [{"message": refused.message, "extensions": extensions}]}
-        )
+    @staticmethod
+    def _refusal(refused: AppError) -> Response:
+        rendered = render(refused, "graphql", request_id=request_id_var.get())
         return Response(
-            body, status_code=refused.status, headers=refused.headers, media_type="application/json"
+            rendered.body(),
+            status_code=rendered.status,
+            headers=dict(rendered.headers),
+            media_type="application/json",
         )
 
     async def execute_operation(

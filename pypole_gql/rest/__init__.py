@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.routing import BaseRoute, Mount
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
-def api_routes() -> list[BaseRoute]:
-    from pypole_gql.docs.pages import asset_routes, page_routes
-    from pypole_gql.rest.auth import routes as auth_routes
-    from pypole_gql.rest.fastf1 import routes as fastf1_routes
-    from pypole_gql.rest.jolpica import routes as jolpica_routes
+API_PREFIX = "/api/v1"
+
+
+def api_routes(api: FastAPI | None = None) -> list[BaseRoute]:
+    """``/api/v1`` (``api``, or a new :func:`~pypole_gql.rest.app.api_app`) and the docs
+    pages' assets."""
+    from pypole_gql.docs.pages import asset_routes
+    from pypole_gql.rest.app import api_app
 
     return [
-        Mount(
-            "/api/v1",
-            routes=[
-                Mount("/auth", routes=auth_routes),
-                Mount("/jolpica", routes=jolpica_routes),
-                Mount("/fastf1", routes=fastf1_routes),
-                *page_routes(),
-            ],
-        ),
+        Mount(API_PREFIX, app=api or api_app()),
         # The docs pages' scripts and styles (also GraphiQL's), outside /api: not rate limited.
         *asset_routes(),
     ]

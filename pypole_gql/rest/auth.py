@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated
 
-from starlette.exceptions import HTTPException
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPBearer
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from pypole_gql.auth.service import AuthService
 from pypole_gql.auth.tokens import parse_bearer
 from pypole_gql.domain.users import (
-    AuthSession,
     Credentials,
     LogoutRequest,
     PreferencesUpdate,
@@ -26,128 +25,161 @@ from pypole_gql.domain.users import (
     ProfileUpdate,
     RefreshRequest,
     Registration,
-    User,
 )
-from pypole_gql.errors import BadUserInput, Conflict, Unauthenticated
+from pypole_gql.errors import BadRequest, Conflict, Unauthenticated
 from pypole_gql.resources import get_resources
-from pypole_gql.rest.common import (
-    ORJSONResponse,
-    RequestValidationError,
-    parse_form_or_json,
-    parse_json,
+from pypole_gql.rest.inputs import FORM, JSON, form_or_json_body, json_body
+from pypole_gql.rest.responses import SECURITY_SCHEME, errors
+from pypole_gql.rest.schemas import MessageBody, TokenBody, UserBody, respond, user_body
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class _Bearer(HTTPBearer):
+    """The ``Authorization: Bearer`` token, or ``None``: documented as FastAPI's bearer
+    scheme, read as the GraphQL context reads it (:func:`parse_bearer`)."""
+
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        return parse_bearer(request.headers.get("authorization"))
+
+
+_bearer = _Bearer(
+    scheme_name=SECURITY_SCHEME,
+    bearerFormat="JWT",
+    description="The `access_token` of a login or refresh",
+    auto_error=False,
 )
+Token = Annotated[str | None, Depends(_bearer)]
 
 
 def _service(request: Request) -> AuthService:
     return get_resources(request).auth
 
 
-def _bearer(request: Request) -> str | None:
-    return parse_bearer(request.headers.get("authorization"))
-
-
-async def _principal(request: Request) -> Principal:
-    token = _bearer(request)
+async def _principal(request: Request, token: Token) -> Principal:
     if token is None:
         raise Unauthenticated()
     return await _service(request).authenticate(token)
 
 
-def user_json(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "username": user.username,
-        "is_active": user.is_active,
-        "is_superuser": user.is_superuser,
-        "favorite_team": user.favorite_team,
-        "favorite_driver": user.favorite_driver,
-        "theme": user.theme.value,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-    }
-
-
-def _tokens_json(auth: AuthSession) -> dict[str, Any]:
-    return {
-        "access_token": auth.access_token,
-        "token_type": auth.token_type,
-        "refresh_token": auth.refresh_token,
-        "expires_in": auth.expires_in,
-    }
+Me = Annotated[Principal, Depends(_principal)]
 
 
 @contextmanager
-def _legacy_errors() -> Iterator[None]:
-    """The old backend's shapes: duplicates were 400s, and a field-level problem found by the
-    service is listed in a 422 like any other invalid field."""
+def _duplicates_are_400() -> Iterator[None]:
+    """The old backend's shape: a duplicate email or username was a 400."""
     try:
         yield
     except Conflict as exc:
-        raise HTTPException(400, detail=exc.message) from None
-    except BadUserInput as exc:
-        if exc.field is None:
-            raise
-        raise RequestValidationError(
-            [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
-        ) from None
+        raise BadRequest(exc.message) from None
 
 
-async def register(request: Request) -> Response:
-    data = await parse_json(request, Registration)
-    with _legacy_errors():
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=UserBody,
+    operation_id="register",
+    summary="Create an account",
+    description="`is_superuser` and any other unknown field is ignored.",
+    response_description="The new account",
+    responses=errors(400, 413, 422, 503),
+)
+async def register(
+    request: Request, data: Annotated[Registration, json_body(Registration)]
+) -> Response:
+    with _duplicates_are_400():
         user = await _service(request).register(data)
-    return ORJSONResponse(user_json(user), status_code=201)
+    return respond(user_body(user), 201)
 
 
-async def login(request: Request) -> Response:
-    credentials = await parse_form_or_json(request, Credentials)
-    auth = await _service(request).login(credentials)
-    return ORJSONResponse(_tokens_json(auth))
+@router.post(
+    "/login",
+    response_model=TokenBody,
+    operation_id="login",
+    summary="Log in with email and password",
+    description="Form-urlencoded as OAuth2's password flow sends it (`username` is accepted "
+    "for `email`), or JSON. A wrong password and an unknown email give the same 401.",
+    responses=errors(401, 403, 413, 422, 503),
+)
+async def login(
+    request: Request, credentials: Annotated[Credentials, form_or_json_body(Credentials)]
+) -> Response:
+    return respond(TokenBody.of(await _service(request).login(credentials)))
 
 
-async def me(request: Request) -> Response:
-    principal = await _principal(request)
-    return ORJSONResponse(user_json(principal.user))
+@router.get(
+    "/me",
+    response_model=UserBody,
+    operation_id="get_me",
+    summary="The account of the access token",
+    responses=errors(401, 403, 503),
+)
+async def me(principal: Me) -> Response:
+    return respond(user_body(principal.user))
 
 
-async def update_me(request: Request) -> Response:
-    principal = await _principal(request)
-    data = await parse_json(request, ProfileUpdate)
-    with _legacy_errors():
+@router.put(
+    "/me",
+    response_model=UserBody,
+    operation_id="update_me",
+    summary="Change email, username or password",
+    description="A field left out is unchanged. A new email or password needs "
+    "`current_password`; a new password also ends the account's other sessions.",
+    responses=errors(400, 401, 403, 413, 422, 503),
+)
+async def update_me(
+    request: Request, principal: Me, data: Annotated[ProfileUpdate, json_body(ProfileUpdate)]
+) -> Response:
+    with _duplicates_are_400():
         user = await _service(request).update_me(principal, data)
-    return ORJSONResponse(user_json(user))
+    return respond(user_body(user))
 
 
-async def update_preferences(request: Request) -> Response:
-    principal = await _principal(request)
-    data = await parse_json(request, PreferencesUpdate)
-    user = await _service(request).update_preferences(principal, data)
-    return ORJSONResponse(user_json(user))
+@router.put(
+    "/preferences",
+    response_model=UserBody,
+    operation_id="update_preferences",
+    summary="Change favourite team, favourite driver and theme",
+    description="Only the fields sent change; a null favourite clears it.",
+    responses=errors(401, 403, 413, 422, 503),
+)
+async def update_preferences(
+    request: Request,
+    principal: Me,
+    data: Annotated[PreferencesUpdate, json_body(PreferencesUpdate)],
+) -> Response:
+    return respond(user_body(await _service(request).update_preferences(principal, data)))
 
 
-async def refresh(request: Request) -> Response:
-    data = await parse_form_or_json(request, RefreshRequest)
-    auth = await _service(request).refresh(data.refresh_token)
-    return ORJSONResponse(_tokens_json(auth))
+@router.post(
+    "/refresh",
+    response_model=TokenBody,
+    operation_id="refresh",
+    summary="Exchange a refresh token for new tokens",
+    description="The refresh token is spent. Presenting a spent one again revokes its whole "
+    "session.",
+    responses=errors(401, 403, 413, 422, 503),
+)
+async def refresh(
+    request: Request,
+    data: Annotated[RefreshRequest, form_or_json_body(RefreshRequest, media=(JSON, FORM))],
+) -> Response:
+    return respond(TokenBody.of(await _service(request).refresh(data.refresh_token)))
 
 
-async def logout(request: Request) -> Response:
-    data = await parse_json(request, LogoutRequest, allow_empty=True)
-    await _service(request).logout(access_token=_bearer(request), refresh_token=data.refresh_token)
-    return ORJSONResponse({"message": "Successfully logged out"})
-
-
-async def me_resource(request: Request) -> Response:
-    # One route for both methods, so that a 405 on /me names both in its Allow header.
-    return await (update_me(request) if request.method == "PUT" else me(request))
-
-
-routes: list[BaseRoute] = [
-    Route("/register", register, methods=["POST"]),
-    Route("/login", login, methods=["POST"]),
-    Route("/me", me_resource, methods=["GET", "PUT"]),
-    Route("/preferences", update_preferences, methods=["PUT"]),
-    Route("/refresh", refresh, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
-]
+@router.post(
+    "/logout",
+    response_model=MessageBody,
+    operation_id="logout",
+    summary="End the session",
+    description="Revokes the access token and its session's refresh tokens, and the session "
+    "of `refresh_token` if given. Either credential is enough; 401 when neither is valid.",
+    responses=errors(401, 413, 422, 503),
+)
+async def logout(
+    request: Request,
+    token: Token,
+    data: Annotated[LogoutRequest, json_body(LogoutRequest, required=False)],
+) -> Response:
+    await _service(request).logout(access_token=token, refresh_token=data.refresh_token)
+    return respond(MessageBody(message="Successfully logged out"))

@@ -8,66 +8,29 @@ nothing cached a 503 with ``Retry-After``; errors are always ``{"detail": ...}``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from pypole_gql.domain.f1 import Schedule
+from pypole_gql.domain.f1 import Schedule, SeasonTable, Standings
 from pypole_gql.errors import NotFound
 from pypole_gql.resources import get_resources
-from pypole_gql.rest.common import ORJSONResponse, parse_path, parse_query
-from pypole_gql.services.f1 import MAX_ROUND, MIN_SEASON, SEASONS_AHEAD, F1Service
+from pypole_gql.rest.params import RoundPath, RoundQuery, SeasonPath, SeasonQuery
+from pypole_gql.rest.responses import errors
+from pypole_gql.rest.schemas import (
+    ConstructorStandingsBody,
+    DriverStandingsBody,
+    NextRaceBody,
+    RaceResultsBody,
+    ScheduleBody,
+    respond,
+)
+from pypole_gql.services.f1 import F1Service
 
-
-def _season(value: int) -> int:
-    latest = datetime.now(UTC).year + SEASONS_AHEAD
-    if not MIN_SEASON <= value <= latest:
-        raise ValueError(f"season must be between {MIN_SEASON} and {latest}")
-    return value
-
-
-def _round(value: int) -> int:
-    if not 1 <= value <= MAX_ROUND:
-        raise ValueError(f"round must be between 1 and {MAX_ROUND}")
-    return value
-
-
-# The bounds the validators check, in the OpenAPI document too (the latest season moves with
-# the clock, so only its description names it).
-SeasonNumber = Annotated[
-    int, AfterValidator(_season), WithJsonSchema({"type": "integer", "minimum": MIN_SEASON})
-]
-RoundNumber = Annotated[
-    int,
-    AfterValidator(_round),
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ROUND}),
-]
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class OptionalSeason(_Params):
-    season: SeasonNumber | None = None
-
-
-class StandingsQuery(_Params):
-    season: SeasonNumber | None = None
-    round: RoundNumber | None = None
-
-
-class SeasonPath(_Params):
-    season: SeasonNumber
-
-
-class RoundPath(_Params):
-    season: SeasonNumber
-    round: RoundNumber
+router = APIRouter(prefix="/jolpica", tags=["jolpica"])
 
 
 def _service(request: Request) -> F1Service:
@@ -83,100 +46,150 @@ async def _existing_schedule(service: F1Service, season: int | None) -> Schedule
     return schedule
 
 
-def _schedule_body(schedule: Schedule) -> dict[str, Any]:
-    return {"season": schedule.season, "races": [race.raw for race in schedule.races]}
-
-
-async def schedule(request: Request) -> Response:
-    params = parse_query(request, OptionalSeason)
-    found = await _existing_schedule(_service(request), params.season)
-    return ORJSONResponse(_schedule_body(found))
-
-
-async def current_schedule(request: Request) -> Response:
-    found = await _existing_schedule(_service(request), None)
-    return ORJSONResponse(_schedule_body(found))
-
-
-async def season_schedule(request: Request) -> Response:
-    params = parse_path(request, SeasonPath)
-    found = await _existing_schedule(_service(request), params.season)
-    return ORJSONResponse(_schedule_body(found))
-
-
-async def next_race(request: Request) -> Response:
-    race = await _service(request).next_race()
-    if race is None:
-        return ORJSONResponse({"message": "No upcoming races found", "race": None})
-    return ORJSONResponse({"race": race.raw})
-
-
-async def _standings_season(request: Request) -> tuple[F1Service, int, int | None]:
-    service = _service(request)
-    params = parse_query(request, StandingsQuery)
-    found = await _existing_schedule(service, params.season)
-    if params.round is not None and found.race(params.round) is None:
-        raise NotFound(f"Round {params.round} of season {found.season} not found")
-    return service, found.season, params.round
-
-
-async def driver_standings(request: Request) -> Response:
-    service, season, round_ = await _standings_season(request)
-    table = await service.driver_standings(season, round_)
-    return ORJSONResponse(
-        {
-            "season": table.season,
-            "round": table.round,
-            "standings": [entry.raw for entry in table.entries],
-        }
+def _schedule(schedule: Schedule) -> Response:
+    return respond(
+        ScheduleBody(season=schedule.season, races=[race.raw for race in schedule.races])
     )
 
 
-async def constructor_standings(request: Request) -> Response:
-    service, season, round_ = await _standings_season(request)
-    table = await service.constructor_standings(season, round_)
-    return ORJSONResponse(
-        {
-            "season": table.season,
-            "round": table.round,
-            "standings": [entry.raw for entry in table.entries],
-        }
-    )
-
-
-async def _round_of(request: Request) -> tuple[F1Service, int, int]:
-    service = _service(request)
-    params = parse_path(request, RoundPath)
-    found = await _existing_schedule(service, params.season)
-    if found.race(params.round) is None:
-        raise NotFound(f"Round {params.round} of season {params.season} not found")
-    return service, params.season, params.round
-
-
-async def race_results(request: Request) -> Response:
-    service, season, round_ = await _round_of(request)
-    entry = (await service.results(season)).for_round(round_)
-    if entry is None:
-        raise NotFound(f"No results for round {round_} of season {season} yet")
-    return ORJSONResponse({"season": season, "round": round_, "race": entry.raw})
-
-
-async def qualifying_results(request: Request) -> Response:
-    service, season, round_ = await _round_of(request)
-    entry = (await service.qualifying(season)).for_round(round_)
-    if entry is None:
-        raise NotFound(f"No qualifying results for round {round_} of season {season} yet")
-    return ORJSONResponse({"season": season, "round": round_, "race": entry.raw})
+async def _round_of(service: F1Service, season: int, round_: int) -> None:
+    """:class:`NotFound` unless the season has the round (the service checks both)."""
+    if await service.race(season, round_) is None:
+        await _existing_schedule(service, season)
+        raise NotFound(f"Round {round_} of season {season} not found")
 
 
 # Literal paths before ``/schedule/{season}``, which would otherwise take "current".
-routes = [
-    Route("/schedule", schedule, methods=["GET"]),
-    Route("/schedule/current", current_schedule, methods=["GET"]),
-    Route("/schedule/next", next_race, methods=["GET"]),
-    Route("/schedule/{season}", season_schedule, methods=["GET"]),
-    Route("/standings/drivers", driver_standings, methods=["GET"]),
-    Route("/standings/constructors", constructor_standings, methods=["GET"]),
-    Route("/results/{season}/{round}", race_results, methods=["GET"]),
-    Route("/qualifying/{season}/{round}", qualifying_results, methods=["GET"]),
-]
+@router.get(
+    "/schedule",
+    response_model=ScheduleBody,
+    operation_id="schedule",
+    summary="A season's schedule",
+    responses=errors(404, 422, 503),
+)
+async def schedule(request: Request, season: SeasonQuery = None) -> Response:
+    return _schedule(await _existing_schedule(_service(request), season))
+
+
+@router.get(
+    "/schedule/current",
+    response_model=ScheduleBody,
+    operation_id="current_schedule",
+    summary="The current season's schedule",
+    responses=errors(404, 503),
+)
+async def current_schedule(request: Request) -> Response:
+    return _schedule(await _existing_schedule(_service(request), None))
+
+
+@router.get(
+    "/schedule/next",
+    response_model=NextRaceBody,
+    operation_id="next_race",
+    summary="The next race",
+    response_description='The next race, or `{"message": "No upcoming races found", "race": null}`',
+    responses=errors(503),
+)
+async def next_race(request: Request) -> Response:
+    race = await _service(request).next_race()
+    if race is None:
+        return respond(NextRaceBody(message="No upcoming races found", race=None))
+    return respond(NextRaceBody(race=race.raw))
+
+
+@router.get(
+    "/schedule/{season}",
+    response_model=ScheduleBody,
+    operation_id="season_schedule",
+    summary="A season's schedule",
+    responses=errors(404, 422, 503),
+)
+async def season_schedule(request: Request, season: SeasonPath) -> Response:
+    return _schedule(await _existing_schedule(_service(request), season))
+
+
+async def _standings(
+    request: Request,
+    season: int | None,
+    round_: int | None,
+    table_of: Callable[[F1Service, int, int | None], Awaitable[Standings[Any]]],
+    body: type[DriverStandingsBody | ConstructorStandingsBody],
+) -> Response:
+    service = _service(request)
+    if season is not None and round_ is not None:
+        await _round_of(service, season, round_)  # both checked before anything loads
+    else:
+        season = (await _existing_schedule(service, season)).season
+        if round_ is not None:
+            await _round_of(service, season, round_)
+    table = await table_of(service, season, round_)
+    return respond(
+        body(season=table.season, round=table.round, standings=[e.raw for e in table.entries])
+    )
+
+
+@router.get(
+    "/standings/drivers",
+    response_model=DriverStandingsBody,
+    operation_id="driver_standings",
+    summary="Driver standings",
+    description="After `round`, or the latest round when left out.",
+    responses=errors(404, 422, 503),
+)
+async def driver_standings(
+    request: Request, season: SeasonQuery = None, round: RoundQuery = None
+) -> Response:
+    return await _standings(request, season, round, F1Service.driver_standings, DriverStandingsBody)
+
+
+@router.get(
+    "/standings/constructors",
+    response_model=ConstructorStandingsBody,
+    operation_id="constructor_standings",
+    summary="Constructor standings",
+    description="After `round`, or the latest round when left out.",
+    responses=errors(404, 422, 503),
+)
+async def constructor_standings(
+    request: Request, season: SeasonQuery = None, round: RoundQuery = None
+) -> Response:
+    return await _standings(
+        request, season, round, F1Service.constructor_standings, ConstructorStandingsBody
+    )
+
+
+async def _round_table(
+    request: Request,
+    season: int,
+    round_: int,
+    table_of: Callable[[F1Service, int], Awaitable[SeasonTable[Any]]],
+    what: str,
+) -> Response:
+    service = _service(request)
+    await _round_of(service, season, round_)
+    entry = (await table_of(service, season)).for_round(round_)
+    if entry is None:
+        raise NotFound(f"No {what} for round {round_} of season {season} yet")
+    return respond(RaceResultsBody(season=season, round=round_, race=entry.raw))
+
+
+@router.get(
+    "/results/{season}/{round}",
+    response_model=RaceResultsBody,
+    operation_id="race_results",
+    summary="A race's results",
+    responses=errors(404, 422, 503),
+)
+async def race_results(request: Request, season: SeasonPath, round: RoundPath) -> Response:
+    return await _round_table(request, season, round, F1Service.results, "results")
+
+
+@router.get(
+    "/qualifying/{season}/{round}",
+    response_model=RaceResultsBody,
+    operation_id="qualifying_results",
+    summary="A race's qualifying results",
+    responses=errors(404, 422, 503),
+)
+async def qualifying_results(request: Request, season: SeasonPath, round: RoundPath) -> Response:
+    return await _round_table(request, season, round, F1Service.qualifying, "qualifying results")

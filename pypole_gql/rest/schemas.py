@@ -1,27 +1,60 @@
 """The response bodies of the ``/api/v1`` routes, as pydantic models.
 
-They are the documentation of those bodies: :mod:`pypole_gql.rest.openapi` turns them into the
-OpenAPI components, and the contract tests validate real responses against them, so a handler
-that adds, drops or retypes a field fails a test until this module (and the committed
-``openapi.json``) says so too. Request bodies and parameters are not here: the document takes
-them from the very models the handlers validate input with.
+Each route declares its model (``response_model``) and its handler builds it: the OpenAPI
+components come from these models, and a handler cannot send a field the model does not
+list (the models are closed), so the document and the responses cannot drift apart.
+:func:`respond` sends a built body. Request bodies and parameters are not here: they are the
+domain's input models (:mod:`pypole_gql.domain.users`) and :mod:`pypole_gql.rest.params`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+import dataclasses
+import typing
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    create_model,
+    with_config,
+)
+from starlette.responses import Response
+from typing_extensions import TypedDict
 
-from pypole_gql.domain.users import Theme
-
-SessionTypeName = Literal["FP1", "FP2", "FP3", "Q", "SQ", "SS", "S", "R"]
+from pypole_gql.domain import sessions
+from pypole_gql.domain.users import AuthSession, User
+from pypole_gql.rest.params import SessionTypeName
+from pypole_gql.web.responses import ORJSONResponse
 
 
 class _Body(BaseModel):
     # Closed: a response field the model does not list is drift, caught by the contract tests.
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: Fields holding :data:`Rows`, sent as they are (see :func:`respond`).
+    rows_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.rows_fields = frozenset(
+            name for name, info in cls.model_fields.items() if _ROWS in info.metadata
+        )
+
+
+class _RowsMarker:
+    """Marks a field of :data:`Rows`."""
+
+
+_ROWS = _RowsMarker()
+_Row = TypeVar("_Row")
+#: Hundreds of rows (laps, telemetry samples) of a typed-dict type: documented like any field,
+#: built by builders that mypy checks against the type, and neither validated nor serialized
+#: again one by one at run time (that would triple the cost of the laps and telemetry routes).
+Rows = Annotated[SkipValidation[list[_Row]], _ROWS]
 
 
 class _Jolpica(BaseModel):
@@ -56,19 +89,24 @@ class ValidationErrorBody(_Body):
 # -- auth -----------------------------------------------------------------------------------
 
 
-class UserBody(_Body):
-    """An account, as the older backend returned it."""
+def _fields_of(cls: type[Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: (hints[f.name], ...) for f in dataclasses.fields(cls)}
 
-    id: int
-    email: str
-    username: str
-    is_active: bool
-    is_superuser: bool
-    favorite_team: str | None
-    favorite_driver: str | None
-    theme: Theme
-    created_at: datetime
-    updated_at: datetime
+
+#: An account: :class:`~pypole_gql.domain.users.User`'s fields, as the older backend
+#: returned them.
+UserBody = create_model(
+    "UserBody",
+    __base__=_Body,
+    __module__=__name__,
+    __doc__="An account, as the older backend returned it.",
+    **_fields_of(User),
+)
+
+
+def user_body(user: User) -> BaseModel:
+    return UserBody.model_validate(user, from_attributes=True)
 
 
 class TokenBody(_Body):
@@ -78,6 +116,10 @@ class TokenBody(_Body):
     token_type: Literal["bearer"]
     refresh_token: str = Field(description="Opaque; exchanged once at `/auth/refresh`")
     expires_in: int = Field(description="Seconds until the access token expires")
+
+    @classmethod
+    def of(cls, auth: AuthSession) -> Self:
+        return cls.model_validate(auth, from_attributes=True)
 
 
 class MessageBody(_Body):
@@ -233,20 +275,50 @@ class RaceResultsBody(_Body):
 # -- fastf1 ---------------------------------------------------------------------------------
 
 
-class LapBody(_Body):
+# Rows of which a body holds hundreds (laps, telemetry samples) are typed dicts (see Rows).
+_CLOSED = ConfigDict(extra="forbid")
+
+
+@with_config(_CLOSED)
+class LapBody(TypedDict):
     """One lap of one driver. Times are seconds; ``lap_time`` is also given as ``m:ss.fff``."""
 
-    driver: str = Field(description="Three-letter code", examples=["BOT"])
+    driver: Annotated[str, Field(description="Three-letter code", examples=["BOT"])]
     lap_number: int
-    lap_time: str | None = Field(examples=["1:45.149"])
-    lap_time_seconds: float | None = Field(examples=[105.149])
+    lap_time: Annotated[str | None, Field(examples=["1:45.149"])]
+    lap_time_seconds: Annotated[float | None, Field(examples=[105.149])]
     sector1_time: float | None
     sector2_time: float | None
     sector3_time: float | None
-    compound: str | None = Field(examples=["SOFT"])
-    tyre_life: int | None = Field(description="Laps on this set of tyres")
+    compound: Annotated[str | None, Field(examples=["SOFT"])]
+    tyre_life: Annotated[int | None, Field(description="Laps on this set of tyres")]
     stint: int | None
     is_personal_best: bool
+
+
+def lap_of(lap: sessions.Lap) -> LapBody:
+    return LapBody(
+        driver=lap.driver,
+        lap_number=lap.lap_number,
+        lap_time=format_lap_time(lap.lap_time),
+        lap_time_seconds=lap.lap_time,
+        sector1_time=lap.sector1_time,
+        sector2_time=lap.sector2_time,
+        sector3_time=lap.sector3_time,
+        compound=lap.compound,
+        tyre_life=None if lap.tyre_life is None else round(lap.tyre_life),
+        stint=lap.stint,
+        is_personal_best=lap.is_personal_best,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AskedSession:
+    """A loaded session and how the client named it (the envelope repeats the question)."""
+
+    year: int
+    race: str
+    data: sessions.SessionData
 
 
 class _SessionEnvelope(_Body):
@@ -256,24 +328,68 @@ class _SessionEnvelope(_Body):
     round: int
     session_type: SessionTypeName
 
+    @classmethod
+    def of(cls, asked: AskedSession, **fields: Any) -> Self:
+        """The body about the session ``asked``."""
+        info = asked.data.info
+        return cls(
+            year=asked.year,
+            race=asked.race,
+            event_name=info.event_name,
+            round=info.round,
+            session_type=info.session_type,
+            **fields,
+        )
+
 
 class LapsBody(_SessionEnvelope):
-    laps: list[LapBody]
+    laps: Rows[LapBody]
     total_laps: int
+
+    @classmethod
+    def of_laps(cls, asked: AskedSession, laps: Sequence[sessions.Lap], **fields: Any) -> Self:
+        rows = [lap_of(lap) for lap in laps]
+        return cls.of(asked, laps=rows, total_laps=len(rows), **fields)
 
 
 class DriverLapsBody(LapsBody):
     driver: str = Field(description="Three-letter code of the driver asked for")
 
 
-class TelemetrySample(_Body):
-    distance: float = Field(description="Metres from the start of the lap")
-    speed: float = Field(description="km/h")
-    throttle: float = Field(description="Percent")
+@with_config(_CLOSED)
+class TelemetrySample(TypedDict):
+    distance: Annotated[float, Field(description="Metres from the start of the lap")]
+    speed: Annotated[float, Field(description="km/h")]
+    throttle: Annotated[float, Field(description="Percent")]
     brake: bool
     gear: int
     rpm: float
-    drs: int = Field(description="FastF1's raw DRS channel value")
+    drs: Annotated[int, Field(description="FastF1's raw DRS channel value")]
+
+
+def samples_of(found: sessions.Telemetry) -> list[TelemetrySample]:
+    columns = zip(
+        found.distance.tolist(),
+        found.speed.tolist(),
+        found.throttle.tolist(),
+        found.brake.tolist(),
+        found.gear.tolist(),
+        found.rpm.tolist(),
+        found.drs.tolist(),
+        strict=True,
+    )
+    return [
+        TelemetrySample(
+            distance=distance,
+            speed=speed,
+            throttle=throttle,
+            brake=brake,
+            gear=gear,
+            rpm=rpm,
+            drs=drs,
+        )
+        for distance, speed, throttle, brake, gear, rpm, drs in columns
+    ]
 
 
 class TelemetryBody(_SessionEnvelope):
@@ -283,9 +399,22 @@ class TelemetryBody(_SessionEnvelope):
     lap_time_seconds: float | None
     compound: str | None
     sample_count: int
-    telemetry: list[TelemetrySample] = Field(
+    telemetry: Rows[TelemetrySample] = Field(
         description="Car data of the lap, at full resolution unless `max_points` is given"
     )
+
+    @classmethod
+    def of_lap(cls, asked: AskedSession, found: sessions.Telemetry, lap: sessions.Lap) -> Self:
+        return cls.of(
+            asked,
+            driver=found.driver,
+            lap_number=found.lap_number,
+            lap_time=format_lap_time(lap.lap_time),
+            lap_time_seconds=lap.lap_time,
+            compound=lap.compound,
+            sample_count=found.sample_count,
+            telemetry=samples_of(found),
+        )
 
 
 class StintBody(_Body):
@@ -296,6 +425,18 @@ class StintBody(_Body):
     end_lap: int
     num_laps: int
     avg_lap_time: float | None = Field(description="Seconds")
+
+    @classmethod
+    def of(cls, stint: sessions.Stint) -> Self:
+        return cls(
+            driver=stint.driver,
+            stint=stint.stint,
+            compound=stint.compound,
+            start_lap=stint.start_lap,
+            end_lap=stint.end_lap,
+            num_laps=stint.lap_count,
+            avg_lap_time=stint.average_lap_time,
+        )
 
 
 class StintsBody(_SessionEnvelope):
@@ -309,3 +450,21 @@ class FastestLapBody(_SessionEnvelope):
     message: str | None = Field(
         default=None, description='"No valid lap times found" when `fastest_lap` is null'
     )
+
+
+def format_lap_time(seconds: float | None) -> str | None:
+    """``83.456`` -> ``"1:23.456"`` (minutes not zero-padded, milliseconds rounded)."""
+    if seconds is None:
+        return None
+    millis = round(seconds * 1000)
+    minutes, millis = divmod(millis, 60_000)
+    return f"{minutes}:{millis // 1000:02d}.{millis % 1000:03d}"
+
+
+def respond(body: BaseModel, status_code: int = 200) -> Response:
+    """``body`` as JSON, with exactly the fields its handler set (its :data:`Rows` as built)."""
+    rows = body.rows_fields if isinstance(body, _Body) else frozenset()
+    content = body.model_dump(exclude_unset=True, exclude=set(rows) or None)
+    for name in rows & body.model_fields_set:
+        content[name] = getattr(body, name)
+    return ORJSONResponse(content, status_code)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from pypole_gql.domain import params
 from pypole_gql.domain.comparison import (
     RaceComparison,
     SeasonComparison,
@@ -41,8 +42,8 @@ class ComparisonService:
         :class:`BadUserInput` naming ``driver1``/``driver2``. Upstream cost: the season's
         standings, results and calendar (~7 Jolpica requests cold, none warm).
         """
-        self._f1.check_driver_id(driver1, field="driver1")
-        self._f1.check_driver_id(driver2, field="driver2")
+        params.driver_id(driver1, field="driver1")
+        params.driver_id(driver2, field="driver2")
         if driver1 == driver2:
             raise BadUserInput("driver2 must be another driver than driver1", field="driver2")
         year = await resolve_season(self._f1, season)

@@ -15,7 +15,6 @@ REST shim needs those objects verbatim, and one encoding serves both.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final, Protocol, TypeVar
@@ -24,6 +23,7 @@ import orjson
 
 from pypole_gql.cache import Cache
 from pypole_gql.config import Settings
+from pypole_gql.domain import params
 from pypole_gql.domain.f1 import (
     Constructor,
     ConstructorStanding,
@@ -38,7 +38,6 @@ from pypole_gql.domain.f1 import (
     SeasonTable,
     Standings,
 )
-from pypole_gql.errors import BadUserInput
 from pypole_gql.upstream.jolpica import (
     JolpicaClient,
     parse_constructor,
@@ -61,13 +60,6 @@ class _FromJolpica(Protocol):
 T = TypeVar("T")
 Row = TypeVar("Row", bound=_FromJolpica)
 
-#: The first world championship season.
-MIN_SEASON: Final = 1950
-#: How far ahead a season may be asked for: calendars are published a year or so ahead;
-#: anything further is a mistake, not a season without data yet.
-SEASONS_AHEAD: Final = 5
-MAX_ROUND: Final = 100
-_DRIVER_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 #: How long after the last race starts its season still counts as running. Jolpica fills
 #: in results and standings over the hours after a race and stewards may still change
 #: them; a table cached for a month the moment the race started would freeze that.
@@ -82,9 +74,10 @@ class F1Service:
     """Cached championship data from Jolpica.
 
     Every method raises :class:`UpstreamUnavailable` when Jolpica fails and nothing is
-    cached (not even stale), and :class:`BadUserInput` for a season, round or driver id
-    that cannot exist. Unknown but plausible ones are empty answers (``None``, empty
-    tuples), never errors: the edges decide whether that is a 404 or a ``null``.
+    cached (not even stale), and :class:`~pypole_gql.errors.InvalidParam` for a season,
+    round or driver id that cannot exist (:mod:`pypole_gql.domain.params`). Unknown but
+    plausible ones are empty answers (``None``, empty tuples), never errors: the edges
+    decide whether that is a 404 or a ``null``.
     """
 
     def __init__(
@@ -106,39 +99,19 @@ class F1Service:
     def from_settings(cls, settings: Settings, client: JolpicaClient, cache: Cache) -> F1Service:
         return cls(client, cache, live_ttl=settings.jolpica_ttl, archive_ttl=settings.archive_ttl)
 
-    # -- argument checks (shared by GraphQL and REST) ----------------------------------
+    def current_year(self) -> int:
+        """The year of the service's clock: seasons up to a few ahead of it exist
+        (:func:`pypole_gql.domain.params.latest_season`)."""
+        return self._clock().year
 
-    def max_season(self) -> int:
-        return self._clock().year + SEASONS_AHEAD
-
-    def check_season(self, season: int, *, field: str = "season") -> int:
-        """``season`` if it can exist, else :class:`BadUserInput` naming ``field``."""
-        if not MIN_SEASON <= season <= self.max_season():
-            raise BadUserInput(
-                f"{field} must be between {MIN_SEASON} and {self.max_season()}", field=field
-            )
-        return season
-
-    @staticmethod
-    def check_round(round_: int, *, field: str = "round") -> int:
-        if not 1 <= round_ <= MAX_ROUND:
-            raise BadUserInput(f"{field} must be between 1 and {MAX_ROUND}", field=field)
-        return round_
-
-    @staticmethod
-    def check_driver_id(driver_id: str, *, field: str = "driverId") -> str:
-        if not _DRIVER_ID.fullmatch(driver_id):
-            raise BadUserInput(
-                f"{field} must be a Jolpica driver id (letters, digits, '_' or '-')",
-                field=field,
-            )
-        return driver_id
+    def _season(self, season: int) -> int:
+        return params.season(season, self.current_year())
 
     # -- schedule --------------------------------------------------------------------
 
     async def schedule(self, season: int) -> Schedule:
         """The season's calendar (empty when Jolpica has no such season)."""
-        self.check_season(season)
+        self._season(season)
         # A season's calendar can only change before the year is out.
         ttl = self.archive_ttl if season < self._clock().year else self.live_ttl
         return await self._cached(
@@ -161,7 +134,7 @@ class F1Service:
 
     async def race(self, season: int, round_: int) -> Race | None:
         """One round of the calendar, None when the season has no such round."""
-        self.check_round(round_)
+        params.round_number(round_)
         return (await self.schedule(season)).race(round_)
 
     async def next_race(self) -> Race | None:
@@ -228,7 +201,7 @@ class F1Service:
         rows_key: str,
         parse: Callable[[int, Sequence[RawObject], str], SeasonTable[Row]],
     ) -> SeasonTable[Row]:
-        self.check_season(season)
+        self._season(season)
 
         def decode(data: bytes) -> SeasonTable[Row]:
             body = orjson.loads(data)
@@ -244,8 +217,8 @@ class F1Service:
 
     async def pit_stops(self, season: int, round_: int) -> tuple[JolpicaPitStop, ...]:
         """Every pit stop of one race (empty when Jolpica has none, or no such race)."""
-        self.check_season(season)
-        self.check_round(round_)
+        self._season(season)
+        params.round_number(round_)
         return await self._cached(
             f"jolpica:pitstops:{season}:{round_}",
             lambda: self._client.pit_stops(season, round_),
@@ -284,10 +257,10 @@ class F1Service:
         fetch: Callable[[int, int | None], Awaitable[Standings[Row]]],
         parse: Callable[[RawObject], Row],
     ) -> Standings[Row]:
-        self.check_season(season)
+        self._season(season)
         key = f"jolpica:standings:{kind}:{season}"
         if round_ is not None:
-            self.check_round(round_)
+            params.round_number(round_)
             key += f":{round_}"
 
         def decode(data: bytes) -> Standings[Row]:
@@ -313,7 +286,7 @@ class F1Service:
 
     async def drivers(self, season: int) -> tuple[Driver, ...]:
         """The drivers of the season."""
-        self.check_season(season)
+        self._season(season)
         return await self._cached(
             f"jolpica:drivers:{season}",
             lambda: self._client.drivers(season),
@@ -324,7 +297,7 @@ class F1Service:
 
     async def constructors(self, season: int) -> tuple[Constructor, ...]:
         """The constructors of the season."""
-        self.check_season(season)
+        self._season(season)
         return await self._cached(
             f"jolpica:constructors:{season}",
             lambda: self._client.constructors(season),
@@ -335,7 +308,7 @@ class F1Service:
 
     async def driver(self, driver_id: str) -> Driver | None:
         """One driver by Jolpica id, None when there is no such driver."""
-        self.check_driver_id(driver_id)
+        params.driver_id(driver_id)
         return await self._cached(
             f"jolpica:driver:{driver_id}",
             lambda: self._client.driver(driver_id),

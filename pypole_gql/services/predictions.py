@@ -32,6 +32,7 @@ from typing import Any, Final
 from pypole_gql.db.engine import Database
 from pypole_gql.db.models import PredictionRow, as_utc
 from pypole_gql.db.predictions import PredictionRepository
+from pypole_gql.domain import params
 from pypole_gql.domain.calendar import race_start
 from pypole_gql.domain.f1 import Race
 from pypole_gql.domain.predictions import (
@@ -50,7 +51,7 @@ from pypole_gql.domain.predictions import (
 )
 from pypole_gql.domain.profiles import current_team
 from pypole_gql.errors import BadUserInput, Conflict, NotFound
-from pypole_gql.services.f1 import MIN_SEASON, F1Service
+from pypole_gql.services.f1 import F1Service
 
 #: How many predictions :meth:`PredictionService.recent` returns at most.
 RECENT_LIMIT: Final = 50
@@ -90,7 +91,7 @@ class PredictionService:
     # -- the race -----------------------------------------------------------------------
 
     async def _race(self, season: int, round_: int) -> Race:
-        self._f1.check_season(season)
+        params.season(season, self._f1.current_year())
         race = await self._f1.race(season, round_)
         if race is None:
             raise race_not_found(season, round_)
@@ -108,7 +109,7 @@ class PredictionService:
             rows = [EntryDriver(r.driver, r.constructor) for r in qualifying.rows]
             return Entry(drivers=tuple(rows), source="qualifying")
         for year, source in ((season, "season"), (season - 1, "previous_season")):
-            if year < MIN_SEASON:
+            if year < params.FIRST_SEASON:
                 break
             drivers = await self._f1.drivers(year)
             if drivers:
@@ -123,7 +124,7 @@ class PredictionService:
         race (then by qualifying, then by name), each with their qualifying position when
         published. ``None`` when the calendar has no such round (REST: 404 ``"Race not
         found: {year} round {round}"``)."""
-        self._f1.check_season(season)
+        params.season(season, self._f1.current_year())
         race = await self._f1.race(season, round_)
         if race is None:
             return None
@@ -219,8 +220,8 @@ class PredictionService:
 
     async def get(self, user_id: int, season: int, round_: int) -> StoredPrediction | None:
         """The user's prediction for the race, scored once results are published."""
-        self._f1.check_season(season)
-        self._f1.check_round(round_)
+        params.season(season, self._f1.current_year())
+        params.round_number(round_)
         async with self._db.session() as session:
             row = await PredictionRepository(session).get(user_id, season, round_)
             found = None if row is None else _to_prediction(row)

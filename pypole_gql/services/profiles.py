@@ -19,6 +19,7 @@ import asyncio
 import re
 from typing import Final
 
+from pypole_gql.domain import params
 from pypole_gql.domain.f1 import DriverStanding
 from pypole_gql.domain.profiles import (
     CareerSeason,
@@ -36,7 +37,7 @@ from pypole_gql.domain.profiles import (
     team_races,
 )
 from pypole_gql.errors import BadUserInput
-from pypole_gql.services.f1 import MIN_SEASON, F1Service
+from pypole_gql.services.f1 import F1Service
 from pypole_gql.services.seasons import resolve_season
 
 #: Seasons a career covers: the profile's season and the ones before it.
@@ -97,12 +98,12 @@ class ProfileService:
         """The driver's profile of ``season``: its standing and races, and a career over
         :data:`CAREER_SEASONS` seasons ending with it. ``driver_id`` is Jolpica's
         (``max_verstappen``), compared exactly."""
-        self._f1.check_driver_id(driver_id, field="driver_id")
+        params.driver_id(driver_id, field="driver_id")
         year = await resolve_season(self._f1, season)
         standing = await self._standing(year, driver_id)
         if standing is None:
             return None
-        first = max(MIN_SEASON, year - CAREER_SEASONS + 1)
+        first = max(params.FIRST_SEASON, year - CAREER_SEASONS + 1)
         earlier = await asyncio.gather(
             *(self._career_season(y, driver_id) for y in range(first, year))
         )

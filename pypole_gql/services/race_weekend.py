@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from pypole_gql.domain import params
 from pypole_gql.domain.calendar import (
     SessionKind,
     race_data_published,
@@ -30,7 +31,7 @@ from pypole_gql.domain.strategy import stint_compounds
 from pypole_gql.errors import AppError
 from pypole_gql.logging import get_logger
 from pypole_gql.services.f1 import F1Service
-from pypole_gql.services.sessions import FIRST_SEASON, SessionService
+from pypole_gql.services.sessions import SessionService
 
 log = get_logger("pypole.race_weekend")
 
@@ -100,7 +101,7 @@ class RaceWeekendService:
         )
 
     async def _timing(self, race: Race, now: datetime) -> tuple[Lap | None, PitStops | None]:
-        if race.season < FIRST_SEASON or not race_data_published(race, now):
+        if race.season < params.FIRST_TIMING_SEASON or not race_data_published(race, now):
             return None, None
         try:
             data = await self._sessions.session(race.season, race.round, "R")

@@ -9,8 +9,9 @@ show the previous season's instead, and say which season they show.
 
 from __future__ import annotations
 
+from pypole_gql.domain import params
 from pypole_gql.domain.f1 import ConstructorStanding, DriverStanding, Standings
-from pypole_gql.services.f1 import MIN_SEASON, F1Service
+from pypole_gql.services.f1 import F1Service
 
 
 async def current_season(f1: F1Service) -> int:
@@ -22,7 +23,7 @@ async def resolve_season(f1: F1Service, season: int | None) -> int:
     """``season`` checked, or the current season when it is ``None``."""
     if season is None:
         return await current_season(f1)
-    return f1.check_season(season)
+    return params.season(season, f1.current_year())
 
 
 async def latest_driver_standings(
@@ -32,7 +33,7 @@ async def latest_driver_standings(
     when that one has none yet. Empty only when neither has any."""
     year = await resolve_season(f1, season)
     table = await f1.driver_standings(year)
-    if not table.entries and year > MIN_SEASON:
+    if not table.entries and year > params.FIRST_SEASON:
         previous = await f1.driver_standings(year - 1)
         if previous.entries:
             return previous
@@ -45,7 +46,7 @@ async def latest_constructor_standings(
     """As :func:`latest_driver_standings`, for the constructors' championship."""
     year = await resolve_season(f1, season)
     table = await f1.constructor_standings(year)
-    if not table.entries and year > MIN_SEASON:
+    if not table.entries and year > params.FIRST_SEASON:
         previous = await f1.constructor_standings(year - 1)
         if previous.entries:
             return previous

@@ -34,27 +34,21 @@ from typing import Final
 
 from pypole_gql.cache import Cache
 from pypole_gql.config import Settings
+from pypole_gql.domain import params
 from pypole_gql.domain.f1 import Race, Schedule
-from pypole_gql.domain.sessions import SessionData
+from pypole_gql.domain.params import SessionRequest
+from pypole_gql.domain.sessions import SessionData, Telemetry, lap_telemetry
 from pypole_gql.errors import BadUserInput, NotFound, UpstreamUnavailable
 from pypole_gql.logging import get_logger, note_data_read
-from pypole_gql.services.f1 import MAX_ROUND, F1Service
-from pypole_gql.upstream.fastf1 import (
-    FORMAT_VERSION,
-    FastF1Client,
-    decode_payload,
-    normalise_session_type,
-)
+from pypole_gql.services.f1 import F1Service
+from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, decode_payload
 
 log = get_logger("pypole.sessions")
 
-#: The first season of the live-timing archive FastF1 reads laps and telemetry from.
-FIRST_SEASON: Final = 2018
 #: Seconds a decoded session is served from process memory before the store is read again.
 DECODED_TTL: Final = 600
 #: Marks a cached "no such session" answer (a payload starts with ``b"PPF1"``).
 _MISSING: Final = b"PPNF"
-_NAME: Final = re.compile(r"[^\W\d_][\w .'\-]{2,79}", re.UNICODE)
 _GRAND_PRIX: Final = re.compile(r"\s*\b(grand prix|gp)\s*$")
 
 
@@ -117,10 +111,11 @@ def _contains(text: str, part: str) -> bool:
 class SessionService:
     """Cached FastF1 sessions.
 
-    :meth:`session` raises :class:`BadUserInput` for a year, race or session type that
-    cannot be asked for, :class:`NotFound` for an event or session that does not exist,
-    and :class:`UpstreamUnavailable` when the data cannot be loaded (upstream down, the
-    worker died, no data published for the session).
+    :meth:`session` raises :class:`~pypole_gql.errors.InvalidParam` for a year, race or
+    session type that cannot be asked for (:mod:`pypole_gql.domain.params`),
+    :class:`NotFound` for an event or session that does not exist, and
+    :class:`UpstreamUnavailable` when the data cannot be loaded (upstream down, the worker
+    died, no data published for the session).
     """
 
     def __init__(
@@ -156,49 +151,19 @@ class SessionService:
     def client(self) -> FastF1Client:
         return self._client
 
-    # -- argument checks (shared by GraphQL and REST) ----------------------------------
-
-    def check_year(self, year: int, *, field: str = "year") -> int:
-        latest = self._f1.max_season()
-        if not FIRST_SEASON <= year <= latest:
-            raise BadUserInput(
-                f"{field} must be between {FIRST_SEASON} and {latest}: lap timing data "
-                f"starts with the {FIRST_SEASON} season",
-                field=field,
-            )
-        return year
-
-    @staticmethod
-    def check_session_type(session_type: str, *, field: str = "type") -> str:
-        return normalise_session_type(session_type, field=field)
-
-    @staticmethod
-    def check_race(race: int | str, *, field: str = "race") -> int | str:
-        """A round number (int or digits) or an event name; anything else is refused."""
-        if isinstance(race, int):
-            number = race
-        else:
-            text = race.strip()
-            if not text.isdigit():
-                if not _NAME.fullmatch(text):
-                    raise BadUserInput(
-                        f"{field} must be a round number or an event name "
-                        "(letters, spaces, '.', ''', '-'; 3 to 80 characters)",
-                        field=field,
-                    )
-                return text
-            number = int(text)
-        if not 1 <= number <= MAX_ROUND:
-            raise BadUserInput(f"{field} must be between 1 and {MAX_ROUND}", field=field)
-        return number
-
     # -- sessions ----------------------------------------------------------------------
+
+    def request(self, year: int, race: int | str, session_type: str) -> SessionRequest:
+        """The arguments of a session, parsed (see the class for the errors)."""
+        return params.session_request(year, race, session_type, self._f1.current_year())
 
     async def session(self, year: int, race: int | str, session_type: str) -> SessionData:
         """The loaded session (see the class for the errors)."""
-        year = self.check_year(year)
-        kind = self.check_session_type(session_type)
-        target = self.check_race(race)
+        return await self.load(self.request(year, race, session_type))
+
+    async def load(self, asked: SessionRequest) -> SessionData:
+        """The session of arguments :meth:`request` parsed."""
+        year, target, kind = asked.year, asked.race, asked.session_type
         round_ = await self._resolve_round(year, target)
         if round_ is not None:
             key = f"fastf1:session:{year}:{round_}:{kind}:p{FORMAT_VERSION}"
@@ -281,6 +246,15 @@ class SessionService:
         self._decoded.move_to_end(key)
         while len(self._decoded) > self._memory_sessions:
             self._decoded.popitem(last=False)
+
+    @staticmethod
+    def telemetry(
+        data: SessionData, driver: str, lap: int, *, max_points: int | None = None
+    ) -> Telemetry | None:
+        """One lap's car telemetry of a loaded session, downsampled to ``max_points``
+        (:func:`~pypole_gql.domain.sessions.lap_telemetry`); ``None`` when none was
+        published. :class:`NotFound` for an unknown driver or lap."""
+        return lap_telemetry(data, driver, lap, max_points=params.max_points(max_points))
 
     def forget_decoded(self) -> None:
         """Drop the in-process decoded sessions and resolved rounds (the cache keeps both)."""

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from pypole_gql.domain import params
 from pypole_gql.domain.calendar import race_data_published
 from pypole_gql.domain.f1 import RaceResult, RaceRows
 from pypole_gql.domain.favourites import match_driver, match_team
@@ -39,7 +40,7 @@ from pypole_gql.domain.widgets import (
 )
 from pypole_gql.errors import AppError
 from pypole_gql.logging import get_logger
-from pypole_gql.services.f1 import MIN_SEASON, F1Service
+from pypole_gql.services.f1 import F1Service
 from pypole_gql.services.predictions import PredictionService
 from pypole_gql.services.profiles import ProfileService
 from pypole_gql.services.seasons import (
@@ -47,7 +48,7 @@ from pypole_gql.services.seasons import (
     latest_constructor_standings,
     latest_driver_standings,
 )
-from pypole_gql.services.sessions import FIRST_SEASON, SessionService
+from pypole_gql.services.sessions import SessionService
 
 log = get_logger("pypole.widgets")
 
@@ -134,7 +135,7 @@ class WidgetService:
 
     async def _race_calendar(self, _user: User | None) -> WidgetResult:
         schedule = await self._f1.current_schedule()
-        if not schedule.races and schedule.season > MIN_SEASON:
+        if not schedule.races and schedule.season > params.FIRST_SEASON:
             previous = await self._f1.schedule(schedule.season - 1)
             schedule = previous if previous.races else schedule
         data = CalendarWidget(schedule.season, schedule.races, len(schedule.races))
@@ -143,7 +144,7 @@ class WidgetService:
     async def _last_race(self) -> RaceRows[RaceResult] | None:
         season = await current_season(self._f1)
         for year in (season, season - 1):
-            if year < MIN_SEASON:
+            if year < params.FIRST_SEASON:
                 break
             table = await self._f1.results(year)
             if table.races:
@@ -162,7 +163,7 @@ class WidgetService:
             return WidgetResult("fastest_lap", None, message="No completed races yet")
         race = last.race
         lap = None
-        if race.season >= FIRST_SEASON and race_data_published(race, self._clock()):
+        if race.season >= params.FIRST_TIMING_SEASON and race_data_published(race, self._clock()):
             try:
                 lap = fastest_lap(await self._sessions.session(race.season, race.round, "R"))
             except AppError as exc:

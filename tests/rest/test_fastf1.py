@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pypole_gql.rest.fastf1 import format_lap_time
+from pypole_gql.rest.schemas import format_lap_time
 from tests.plugins.app import ClientFactory
 from tests.plugins.fastf1 import OracleLoader, SessionsApp, fastf1_app_settings
 from tests.plugins.replay import Replay

@@ -26,24 +26,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from pypole_gql.domain.params import SESSION_TYPES as SESSION_TYPES
 from pypole_gql.errors import NotFound
 
 NS_PER_S: Final = 1_000_000_000
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-#: FastF1's session identifiers that the app accepts, and FastF1's names for them.
-SESSION_TYPES: Final[Mapping[str, str]] = {
-    "FP1": "Practice 1",
-    "FP2": "Practice 2",
-    "FP3": "Practice 3",
-    "Q": "Qualifying",
-    "SQ": "Sprint Qualifying",
-    "SS": "Sprint Shootout",
-    "S": "Sprint",
-    "R": "Race",
-}
 
 
 @dataclass(frozen=True, slots=True)

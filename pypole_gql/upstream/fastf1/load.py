@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from pypole_gql.domain.params import race_key as normalise_race
+from pypole_gql.domain.params import session_type as normalise_session_type
+
+__all__ = ["normalise_race", "normalise_session_type"]
 from pypole_gql.domain.sessions import SESSION_TYPES
 from pypole_gql.errors import AppError, BadUserInput, NotFound, UpstreamUnavailable
 from pypole_gql.upstream.fastf1.config import FastF1Config
@@ -59,7 +63,7 @@ def load_session_payload(
             it is never cached), or FastF1 has no data at all for the session.
     """
     started = time.perf_counter()
-    kind = normalise_session_type(session_type)
+    kind = normalise_session_type(session_type, field="session")
     race_key = normalise_race(race)
     config.apply()
     with _capture() as captured:
@@ -93,24 +97,6 @@ def load_session_payload(
         "worker_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     return encode_payload(data, meta)
-
-
-def normalise_session_type(session_type: str, *, field: str = "session") -> str:
-    """``"q "`` -> ``"Q"``; anything not in :data:`SESSION_TYPES` is :class:`BadUserInput`."""
-    kind = session_type.strip().upper()
-    if kind not in SESSION_TYPES:
-        raise BadUserInput(
-            f"Unknown session type {session_type!r}; expected one of {', '.join(SESSION_TYPES)}",
-            field=field,
-        )
-    return kind
-
-
-def normalise_race(race: int | str) -> int | str:
-    if isinstance(race, int):
-        return race
-    text = race.strip()
-    return int(text) if text.isdigit() else text
 
 
 @dataclass
