@@ -69,8 +69,7 @@ async def test_a_country_names_the_event_named_after_it_and_a_true_tie_is_refuse
     def rounds_in(season: int, country: str) -> dict[str, int]:
         """Race name -> round of the season's races in ``country``, from races.csv."""
         circuits = {
-            row["circuitId"]: row["country"]
-            for row in _csv_rows(fixtures_dir, "circuits.csv")
+            row["circuitId"]: row["country"] for row in _csv_rows(fixtures_dir, "circuits.csv")
         }
         return {
             race["name"]: int(race["round"])
