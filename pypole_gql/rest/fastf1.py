@@ -116,6 +116,7 @@ def stint_body(stint: Stint) -> dict[str, Any]:
         "end_lap": stint.end_lap,
         "num_laps": stint.lap_count,
         "avg_lap_time": stint.average_lap_time,
+        "avg_pace_time": stint.average_pace_time,
     }
 
 
