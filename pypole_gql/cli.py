@@ -177,7 +177,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from pypole_gql.replay.server import run_replay
 
     configure_logging(json=False)
-    run_replay(Path(args.fixtures), args.host, args.port, args.now or FIXTURES_NOW)
+    run_replay(Path(args.fixtures), args.host, args.port, args.now or FIXTURES_NOW, args.forms)
     return 0
 
 
@@ -347,6 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ISO-DATETIME",
         help="the moment Jolpica's `current`, `last` and `next` are resolved against, e.g. "
         f"2025-07-06T16:00:00Z ({NOW_DEFAULT_HELP})",
+    )
+    replay.add_argument(
+        "--forms",
+        choices=("csv", "jolpica", "recorded"),
+        default="csv",
+        help="how answers no recording holds are written: the CSV database as it is (Ergast's "
+        "forms), the same in Jolpica's current forms where its own data shows them (Lapped, "
+        "Retired, lapped cars' times, pit-lane grid slots, 2018/2019/2025 sessions), or the "
+        "recorded bodies alone, re-paged",
     )
     replay.set_defaults(func=cmd_replay)
 

@@ -32,7 +32,10 @@ class ResultRow:
     position_text: str
     points: float
     grid: int | None
+    """The starting slot as the schema means it: Ergast's grid 0 is no slot (None)."""
     laps: int | None
+    pit_lane_start: bool
+    """Grid 0 for a car that started (not W, withdrawn, nor F, failed to qualify)."""
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,9 @@ class ErgastOracle:
                 position=int(r["positionOrder"]),
                 position_text=r["positionText"],
                 points=float(r["points"]),
-                grid=None if _value(r["grid"]) is None else int(r["grid"]),
+                grid=None if _value(r["grid"]) in (None, "0") else int(r["grid"]),
                 laps=None if _value(r["laps"]) is None else int(r["laps"]),
+                pit_lane_start=r["grid"] == "0" and r["positionText"] not in ("W", "F"),
             )
             for r in picked
         ]

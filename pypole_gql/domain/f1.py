@@ -56,7 +56,12 @@ class Constructor:
 
 @dataclass(frozen=True, slots=True)
 class ScheduledSession:
-    """A session of the weekend other than the race itself."""
+    """A session of the weekend other than the race itself.
+
+    Jolpica publishes some sessions with a day and no time (practice and qualifying of
+    2018 to 2021 as recorded: ``{"date": "2018-03-23"}``): those are sessions all the same, with
+    ``starts_at`` None.
+    """
 
     name: str
     """Jolpica's key for it: ``FirstPractice``, ``Qualifying``, ``SprintQualifying``..."""
@@ -99,7 +104,21 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class RaceResult:
-    """A classified entry of a race or a sprint."""
+    """An entry of a race or a sprint, classified or not.
+
+    Jolpica sends two forms of the same facts, and this holds both as one:
+
+    * ``status``, ``time`` and ``millis`` are as sent. Ergast's data (and Jolpica's for
+      most seasons) says ``+1 Lap``, ``+2 Laps`` and gives a lapped car no time; Jolpica's
+      own data (2023 on) says ``Lapped`` and gives it ``time`` = its race time minus the
+      winner's (2024 British GP, Ricciardo a lap down: ``+9.937``), and ``Retired`` where
+      Ergast named the cause.
+    * ``grid`` is the starting slot. Ergast's data marks a pit-lane start with grid 0:
+      that becomes ``grid`` None and ``pit_lane_start`` True. Jolpica's own data mostly
+      gives a pit-lane starter the slot it was assigned at the back (2024 British GP:
+      Pérez 20) and no mark, so there ``pit_lane_start`` is False. A grid 0 of a car that
+      never started (positionText W or F) is no slot either: None, not a pit-lane start.
+    """
 
     number: int | None
     position: int | None
@@ -114,6 +133,7 @@ class RaceResult:
     constructor: Constructor
     fastest_lap_rank: int | None
     fastest_lap_time: str | None
+    pit_lane_start: bool = False
     raw: RawObject = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -174,8 +194,17 @@ class SeasonTable(Generic[Row]):
 
 @dataclass(frozen=True, slots=True)
 class DriverStanding:
+    """A driver's place in the championship.
+
+    ``position_text`` is Jolpica's: the position as digits, or ``D`` (disqualified from the
+    championship: Schumacher 1997), ``E`` (excluded: McLaren's constructors' points 2007)
+    or ``-`` (not ranked: 2025 drivers without a classified finish after round 1).
+    ``position`` is None whenever ``position_text`` is not a number, although Jolpica
+    still sends a ``position`` for D and E entries (Schumacher: 26).
+    """
+
     position: int | None
-    position_text: str | None
+    position_text: str
     points: float
     wins: int
     driver: Driver
@@ -185,8 +214,10 @@ class DriverStanding:
 
 @dataclass(frozen=True, slots=True)
 class ConstructorStanding:
+    """A constructor's place in the championship; positions as in :class:`DriverStanding`."""
+
     position: int | None
-    position_text: str | None
+    position_text: str
     points: float
     wins: int
     constructor: Constructor

@@ -87,8 +87,13 @@ class ScheduledSession:
         description="Jolpica's name of the session: FirstPractice, SecondPractice, "
         "ThirdPractice, Qualifying, SprintShootout (2023), SprintQualifying (from 2024) or Sprint."
     )
+    date: dt.date = strawberry.field(
+        description="The day of the session, as Jolpica publishes it (the UTC date of the "
+        "start when there is one)."
+    )
     starts_at: dt.datetime | None = strawberry.field(
-        description="Scheduled start (UTC); null when only the day is published."
+        description="Scheduled start (UTC); null when Jolpica publishes only the day, as it "
+        "does for the practice and qualifying sessions of 2018 to 2021."
     )
 
 
@@ -108,16 +113,31 @@ class RaceResult:
         description="Championship points scored in this race or sprint (0 when none)."
     )
     grid: int | None = strawberry.field(
-        description="Starting grid slot; 0 means a start from the pit lane; null when unknown."
+        description="Starting grid slot (1 = pole); null for a start from the pit lane "
+        "marked as Ergast's data marks it (grid 0, see pitLaneStart), for a car that never "
+        "started without a slot, or when unknown. Jolpica's own data (2023 on) mostly gives "
+        "a pit-lane starter the slot it was assigned at the back instead (2024 British GP: "
+        "Pérez 20), and that slot is what this is then."
+    )
+    pit_lane_start: bool = strawberry.field(
+        description="Whether the source marks a start from the pit lane: grid 0 for a car "
+        "that started, in either form Jolpica sends (Ergast's data throughout; Jolpica's own "
+        "data now and then, 2023 Mexico City GP). False where Jolpica gives a pit-lane "
+        "starter its slot at the back without a mark."
     )
     laps: int | None = strawberry.field(description="Laps completed; null when unknown.")
     status: str = strawberry.field(
-        description="How the car finished, as text: Finished, +1 Lap (or Lapped), Retired, "
-        "Engine, Accident, Disqualified..."
+        description="How the car finished, as Jolpica sends it: Finished; for a car a lap "
+        "or more down +1 Lap, +2 Laps... in Ergast's data and Lapped in Jolpica's own (2023 "
+        "on); for a retirement the cause (Engine, Accident...) or, in Jolpica's own data, "
+        "Retired; Disqualified, Withdrew, Did not start..."
     )
     time: str | None = strawberry.field(
-        description="As text: the winner's total time (h:mm:ss.fff), for the others on the "
-        "lead lap the gap to the winner (+s.fff); null for lapped and retired cars."
+        description="As text: the winner's total time (h:mm:ss.fff) and, for the others, "
+        "the difference to it (+s.fff or +m:ss.fff). Jolpica's own data (2023 on) gives it "
+        "to lapped cars too: their race time minus the winner's, not a gap on the road (2024 "
+        "British GP, Ricciardo a lap down: +9.937); Ergast's data gives them none. Null for "
+        "cars not classified and wherever the source gives no time."
     )
     driver: Driver = strawberry.field(description="The driver.")
     constructor: Constructor = strawberry.field(description="The driver's constructor.")
@@ -137,6 +157,7 @@ class RaceResult:
             position_text=result.position_text,
             points=result.points,
             grid=result.grid,
+            pit_lane_start=result.pit_lane_start,
             laps=result.laps,
             status=result.status,
             time=result.time,
@@ -178,12 +199,22 @@ class QualifyingResult:
         )
 
 
+_STANDING_POSITION = (
+    "Championship position (1 = leader); null when positionText is not a number: an entry "
+    "disqualified or excluded from the championship, or not ranked yet. Jolpica still sends "
+    "a position for those (Schumacher 1997: 26); it does not rank them."
+)
+_STANDING_POSITION_TEXT = (
+    "Position as Jolpica classifies it: the position as digits, D (disqualified from the "
+    "championship: Schumacher 1997), E (excluded: McLaren in the 2007 constructors' "
+    "championship) or - (not ranked: 2025 drivers without a classified finish after round 1)."
+)
+
+
 @strawberry.type(description="A driver's place in the drivers' championship after a round.")
 class DriverStanding:
-    position: int | None = strawberry.field(
-        description="Championship position (1 = leader); null for a driver excluded from "
-        "the championship."
-    )
+    position: int | None = strawberry.field(description=_STANDING_POSITION)
+    position_text: str = strawberry.field(description=_STANDING_POSITION_TEXT)
     points: float = strawberry.field(
         description="Championship points so far, race and sprint points together."
     )
@@ -198,6 +229,7 @@ class DriverStanding:
     def of(cls, standing: domain.DriverStanding) -> DriverStanding:
         return cls(
             position=standing.position,
+            position_text=standing.position_text,
             points=standing.points,
             wins=standing.wins,
             driver=Driver.of(standing.driver),
@@ -209,10 +241,8 @@ class DriverStanding:
     description="A constructor's place in the constructors' championship after a round."
 )
 class ConstructorStanding:
-    position: int | None = strawberry.field(
-        description="Championship position (1 = leader); null for a constructor excluded "
-        "from the championship."
-    )
+    position: int | None = strawberry.field(description=_STANDING_POSITION)
+    position_text: str = strawberry.field(description=_STANDING_POSITION_TEXT)
     points: float = strawberry.field(
         description="Championship points so far, of all the team's cars, sprints included."
     )
@@ -223,6 +253,7 @@ class ConstructorStanding:
     def of(cls, standing: domain.ConstructorStanding) -> ConstructorStanding:
         return cls(
             position=standing.position,
+            position_text=standing.position_text,
             points=standing.points,
             wins=standing.wins,
             constructor=Constructor.of(standing.constructor),
@@ -240,8 +271,9 @@ class Race:
         description="Scheduled start of the race (UTC); null when only the day is known."
     )
     sessions: list[ScheduledSession] = strawberry.field(
-        description="The other sessions of the weekend in time order; empty when no session "
-        "times are published (older seasons)."
+        description="The other sessions of the weekend in time order, those Jolpica "
+        "publishes with a day only (2018 to 2021) too; empty when it publishes none (older "
+        "seasons, e.g. 1999)."
     )
 
     @classmethod
@@ -253,7 +285,10 @@ class Race:
             circuit=Circuit.of(race.circuit),
             date=race.date,
             starts_at=race.starts_at,
-            sessions=[ScheduledSession(name=s.name, starts_at=s.starts_at) for s in race.sessions],
+            sessions=[
+                ScheduledSession(name=s.name, date=s.date, starts_at=s.starts_at)
+                for s in race.sessions
+            ],
         )
 
     @_resolver(description="Race results in finishing order; empty until results are published.")

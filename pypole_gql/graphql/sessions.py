@@ -133,7 +133,8 @@ class Lap:
     sector3_time: float | None = strawberry.field(description="Sector 3 time in seconds.")
     compound: str | None = strawberry.field(
         description="Tyre compound: SOFT, MEDIUM, HARD, INTERMEDIATE, WET (older seasons: "
-        "HYPERSOFT, ULTRASOFT, SUPERSOFT...)."
+        "HYPERSOFT, ULTRASOFT, SUPERSOFT...); null when FastF1 has none (it gives NaN, the "
+        'string "nan" or "" for some laps, e.g. lap 1 of the 2018 Azerbaijan GP).'
     )
     tyre_life: int | None = strawberry.field(
         description="Laps driven on this set of tyres, this lap included."
@@ -205,8 +206,15 @@ class Stint:
     end_lap: int = strawberry.field(description="Last lap of the stint.")
     lap_count: int = strawberry.field(description="Laps in the stint.")
     average_lap_time: float | None = strawberry.field(
-        description="Mean lap time in seconds over the stint's timed laps (in- and out-laps "
-        "included); null when none was timed."
+        description="Mean lap time in seconds over every timed lap of the stint, in- and "
+        "out-laps and safety-car laps included (so far from the stint's pace: 2018 "
+        "Azerbaijan GP, Hamilton's third stint); null when none was timed. See "
+        "averagePaceTime."
+    )
+    average_pace_time: float | None = strawberry.field(
+        description="Mean lap time in seconds over the stint's quick laps, as FastF1's "
+        "Laps.pick_quicklaps() picks them across the session (under 107% of its fastest "
+        "lap); null when the stint has none."
     )
 
     @classmethod
@@ -220,6 +228,7 @@ class Stint:
             end_lap=stint.end_lap,
             lap_count=stint.lap_count,
             average_lap_time=stint.average_lap_time,
+            average_pace_time=stint.average_pace_time,
         )
 
 

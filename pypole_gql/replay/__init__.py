@@ -2,6 +2,7 @@
 
 from pypole_gql.replay.faults import Fault
 from pypole_gql.replay.fixtures import ReplayFixturesError, fixture_problems
+from pypole_gql.replay.generator import REPLAY_FORMS, ReplayForms
 from pypole_gql.replay.matching import RequestMatch
 from pypole_gql.replay.recorder import RequestRecord
 from pypole_gql.replay.server import (
@@ -15,8 +16,10 @@ from pypole_gql.replay.server import (
 
 __all__ = [
     "FIXTURES_NOW",
+    "REPLAY_FORMS",
     "Fault",
     "ReplayFixturesError",
+    "ReplayForms",
     "ReplayNow",
     "ReplayServer",
     "ReplayThread",

@@ -4,14 +4,19 @@
   by the query parameters ``prefix``, ``glob``, ``regex``, ``method`` and
   ``query.<name>=<value>`` (see :class:`RequestMatch`).
 - ``DELETE /_replay/requests``: forget the logged requests.
-- ``POST /_replay/reset``: forget the logged requests and remove every fault.
+- ``POST /_replay/reset``: forget the logged requests, remove every fault, go back to the
+  starting forms.
 - ``GET /_replay/faults``: the active faults with ``id``, ``remaining`` and ``hits``.
 - ``POST /_replay/faults``: add one; the body is one flat JSON object of match and fault keys,
   e.g. ``{"prefix": "/ergast/", "status": 503, "times": 2}`` (see :class:`Fault`);
   answers 201 with the fault and its ``id``, or 400 with ``detail``.
 - ``DELETE /_replay/faults``: remove every fault; ``DELETE /_replay/faults/{id}``: remove one
   (404 when there is no such fault).
-- ``GET /_replay/info``: fixture counts, whether the generator is loaded, the fixed ``now``.
+- ``GET /_replay/info``: fixture counts, whether the generator is loaded, the ``forms``
+  generated answers are written in, the fixed ``now``.
+- ``PUT /_replay/forms``: ``{"forms": "csv" | "jolpica" | "recorded"}`` switches the forms
+  (:data:`~pypole_gql.replay.generator.REPLAY_FORMS`); answers with the info, or 400.
+  ``POST /_replay/reset`` goes back to the starting forms.
 
 Requests to ``/_replay/`` are neither logged nor faulted.
 """
@@ -56,7 +61,11 @@ def _match_from_params(request: web.Request) -> RequestMatch:
 
 
 def control_routes(
-    log: RequestLog, faults: FaultRegistry, info: Callable[[], dict[str, Any]]
+    log: RequestLog,
+    faults: FaultRegistry,
+    info: Callable[[], dict[str, Any]],
+    set_forms: Callable[[str], None],
+    reset_all: Callable[[], None],
 ) -> list[web.RouteDef]:
     async def list_requests(request: web.Request) -> web.Response:
         try:
@@ -77,8 +86,7 @@ def control_routes(
         return web.Response(status=204)
 
     async def reset(request: web.Request) -> web.Response:
-        log.clear()
-        faults.clear()
+        reset_all()
         return web.Response(status=204)
 
     async def list_faults(request: web.Request) -> web.Response:
@@ -113,6 +121,20 @@ def control_routes(
     async def show_info(request: web.Request) -> web.Response:
         return _json(info())
 
+    async def change_forms(request: web.Request) -> web.Response:
+        try:
+            data = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return _bad_request("body must be a JSON object")
+        forms = data.get("forms") if isinstance(data, dict) else None
+        if not isinstance(forms, str):
+            return _bad_request('body must be {"forms": "<name>"}')
+        try:
+            set_forms(forms)
+        except ValueError as exc:
+            return _bad_request(str(exc))
+        return _json(info())
+
     return [
         web.get(f"{PREFIX}requests", list_requests),
         web.delete(f"{PREFIX}requests", clear_requests),
@@ -122,4 +144,5 @@ def control_routes(
         web.delete(f"{PREFIX}faults", clear_faults),
         web.delete(PREFIX + "faults/{id}", remove_fault),
         web.get(f"{PREFIX}info", show_info),
+        web.put(f"{PREFIX}forms", change_forms),
     ]

@@ -29,18 +29,15 @@ from pypole_gql.replay.ergast_csv import (
     Standing,
     load_tables,
 )
-from pypole_gql.replay.ergast_path import FILTERS, ErgastPath, parse_path
+from pypole_gql.replay.ergast_path import FILTERS, ErgastPath, page_bounds, parse_path
+from pypole_gql.replay.jolpica_forms import JolpicaForms, RaceTiming
 
 Json = dict[str, Any]
 Row = TypeVar("Row")
 
-URL_BASE = "https://api.jolpi.ca/ergast/f1/"
 #: Where :meth:`ErgastCsvDatabase.after_last_results` puts the clock, counted from the start
 #: of the last race with results: that race is over and its results are in.
 AFTER_LAST_RESULTS = timedelta(days=1)
-DEFAULT_LIMIT = 30
-MAX_LIMIT = 100
-
 # Order of the filter keys Jolpica echoes in a table header.
 _HEADER_ORDER = (
     "season",
@@ -131,10 +128,15 @@ class ErgastCsvDatabase:
     ``status`` (``laps`` and ``pitstops`` for pit stops); and a trailing position or id
     (``results/1``, ``driverStandings/1``, ``drivers/alonso``). Not supported: laps, which
     the CSV database does not hold.
+
+    Rows are in the CSV's forms; :meth:`with_forms` gives the same database answering in
+    Jolpica's current forms wherever ``forms`` has them (see
+    :mod:`pypole_gql.replay.jolpica_forms`). Filters still select on the CSV's values.
     """
 
-    def __init__(self, tables: ErgastTables) -> None:
+    def __init__(self, tables: ErgastTables, forms: JolpicaForms | None = None) -> None:
         self._tables = tables
+        self._forms = forms
         self._teams: dict[int, dict[int, list[tuple[int, Constructor]]]] = {}
         self._endpoints: dict[str, Callable[[_Criteria], _Listing[Any] | None]] = {
             "races": self._races,
@@ -155,6 +157,10 @@ class ErgastCsvDatabase:
     def load(cls, csv_dir: Path) -> ErgastCsvDatabase:
         """Read and index the CSV database in ``csv_dir`` (about half a second)."""
         return cls(load_tables(csv_dir))
+
+    def with_forms(self, forms: JolpicaForms) -> ErgastCsvDatabase:
+        """The same tables, rendered in Jolpica's forms where ``forms`` has them."""
+        return ErgastCsvDatabase(self._tables, forms)
 
     def respond(self, path: str, query: Mapping[str, str], now: datetime) -> Json | None:
         """The full Jolpica JSON body (``{"MRData": ...}``) for a request.
@@ -183,22 +189,14 @@ class ErgastCsvDatabase:
         listing = endpoint(criteria)
         if listing is None:
             return None
-        limit, offset = _page_bounds(query)
+        limit, offset = page_bounds(query)
         page = listing.rows[offset : offset + limit]
-        return {
-            "MRData": {
-                "xmlns": "",
-                "series": "f1",
-                "url": f"{URL_BASE}{_url_path(path)}.json",
-                "limit": str(limit),
-                "offset": str(offset),
-                "total": str(len(listing.rows)),
-                listing.table: {
-                    **_header(parsed, criteria),
-                    listing.items_key: listing.render(page),
-                },
-            }
-        }
+        return js.envelope(
+            path,
+            (limit, offset, len(listing.rows)),
+            listing.table,
+            {**_header(parsed, criteria), listing.items_key: listing.render(page)},
+        )
 
     def after_last_results(self) -> datetime | None:
         """A moment just after the last race that has results: :data:`AFTER_LAST_RESULTS`
@@ -334,13 +332,13 @@ class ErgastCsvDatabase:
             races = _unique(result.race for result in self._selected_results(criteria))
         else:
             races = self._selected_races(criteria)
-        return _Listing("RaceTable", "Races", races, _each(js.schedule_json))
+        return _Listing("RaceTable", "Races", races, _each(self._schedule_json))
 
     def _results(self, criteria: _Criteria) -> _Listing[Result] | None:
         if criteria.has("lap", "stop"):
             return None
         rows = self._selected_results(criteria)
-        return _Listing("RaceTable", "Races", rows, js.races_with("Results", js.result_json))
+        return _Listing("RaceTable", "Races", rows, self._results_with("Results"))
 
     def _sprint(self, criteria: _Criteria) -> _Listing[Result] | None:
         if criteria.has("lap", "stop"):
@@ -356,7 +354,7 @@ class ErgastCsvDatabase:
             for result in self._tables.sprints_by_race.get(race.id, [])
             if _result_matches(result, matching)
         ]
-        return _Listing("RaceTable", "Races", rows, js.races_with("SprintResults", js.result_json))
+        return _Listing("RaceTable", "Races", rows, self._results_with("SprintResults"))
 
     def _qualifying(self, criteria: _Criteria) -> _Listing[Qualifying] | None:
         if criteria.has("lap", "stop"):
@@ -382,9 +380,8 @@ class ErgastCsvDatabase:
                 and (criteria.own_position is None or entry.position == criteria.own_position)
                 and (not check_race or entry.driver.id in finishers)
             )
-        return _Listing(
-            "RaceTable", "Races", rows, js.races_with("QualifyingResults", js.qualifying_json)
-        )
+        render = js.races_with("QualifyingResults", js.qualifying_json, self._race_json)
+        return _Listing("RaceTable", "Races", rows, render)
 
     def _drivers(self, criteria: _Criteria) -> _Listing[Driver] | None:
         if criteria.has("lap", "stop"):
@@ -463,7 +460,8 @@ class ErgastCsvDatabase:
             and criteria.lap in (None, stop.lap)
             and criteria.stop in (None, stop.stop)
         ]
-        return _Listing("RaceTable", "Races", rows, js.races_with("PitStops", js.pit_stop_json))
+        render = js.races_with("PitStops", js.pit_stop_json, self._race_json)
+        return _Listing("RaceTable", "Races", rows, render)
 
     def _driver_standings(self, criteria: _Criteria) -> _Listing[Standing] | None:
         tables = self._tables
@@ -497,6 +495,27 @@ class ErgastCsvDatabase:
 
         rows = self._standings(criteria, tables.constructor_standings_by_race, keep)
         return None if rows is None else _Listing("StandingsTable", "StandingsLists", rows, render)
+
+    # -- rendering in the database's forms ---------------------------------------------------
+
+    def _timing(self, race: Race) -> RaceTiming | None:
+        return None if self._forms is None else self._forms.race(race.season, race.round)
+
+    def _race_json(self, race: Race) -> Json:
+        return js.race_json(race, self._timing(race))
+
+    def _schedule_json(self, race: Race) -> Json:
+        return js.schedule_json(race, self._timing(race))
+
+    def _results_with(self, key: str) -> Callable[[Sequence[Result]], list[Json]]:
+        forms = self._forms
+
+        def render(result: Result) -> Json:
+            race = result.race
+            form = forms.entry(race.season, race.round, key, result.driver.ref) if forms else None
+            return js.result_json(result, form)
+
+        return js.races_with(key, render, self._race_json)
 
     # -- standings ---------------------------------------------------------------------------
 
@@ -608,24 +627,6 @@ def _finished_at(result: Result, position: int) -> bool:
 
 def _wanted(value: str, wanted: str | None) -> bool:
     return wanted is None or value == wanted
-
-
-def _page_bounds(query: Mapping[str, str]) -> tuple[int, int]:
-    limit = _non_negative(query.get("limit"), DEFAULT_LIMIT)
-    offset = _non_negative(query.get("offset"), 0)
-    return min(limit, MAX_LIMIT), offset
-
-
-def _non_negative(raw: str | None, default: int) -> int:
-    text = (raw or "").strip()
-    return int(text) if text.isascii() and text.isdigit() else default
-
-
-def _url_path(path: str) -> str:
-    text = path.strip("/")
-    if text.lower().endswith(".json"):
-        text = text[: -len(".json")]
-    return text.rstrip("/")
 
 
 def _unique(items: Iterable[Row]) -> list[Row]:

@@ -1,5 +1,10 @@
 """Jolpica's JSON layout for Ergast CSV rows: every value a string, keys in Jolpica's order,
-and a missing value left out rather than sent as null."""
+and a missing value left out rather than sent as null.
+
+A row may be rendered in Jolpica's current forms instead of the CSV's (``forms="jolpica"``):
+the caller passes the :class:`~pypole_gql.replay.jolpica_forms.EntryForm` or
+:class:`~pypole_gql.replay.jolpica_forms.RaceTiming` that Jolpica's own data has for it.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,12 @@ from pypole_gql.replay.ergast_csv import (
     Result,
     Standing,
 )
+from pypole_gql.replay.ergast_path import url_path
+from pypole_gql.replay.jolpica_forms import EntryForm, RaceTiming
 
 Json = dict[str, Any]
+
+URL_BASE = "https://api.jolpi.ca/ergast/f1/"
 
 
 class _RaceRow(Protocol):
@@ -27,6 +36,23 @@ class _RaceRow(Protocol):
 
 
 RaceRow = TypeVar("RaceRow", bound=_RaceRow)
+
+
+def envelope(path: str, page: tuple[int, int, int], table: str, content: Json) -> Json:
+    """The whole body of an answer to ``path``: ``page`` is ``(limit, offset, total)``,
+    ``content`` the table's header values and its list of items."""
+    limit, offset, total = page
+    return {
+        "MRData": {
+            "xmlns": "",
+            "series": "f1",
+            "url": f"{URL_BASE}{url_path(path)}.json",
+            "limit": str(limit),
+            "offset": str(offset),
+            "total": str(total),
+            table: content,
+        }
+    }
 
 
 def compact(values: Json) -> Json:
@@ -40,14 +66,19 @@ def group_by_race(rows: Sequence[RaceRow]) -> list[tuple[Race, list[RaceRow]]]:
 
 
 def races_with(
-    key: str, render: Callable[[RaceRow], Json]
+    key: str,
+    render: Callable[[RaceRow], Json],
+    race_head: Callable[[Race], Json] | None = None,
 ) -> Callable[[Sequence[RaceRow]], list[Json]]:
-    """Render a page race by race; a race split across pages shows only this page's rows."""
+    """Render a page race by race; a race split across pages shows only this page's rows.
+
+    ``race_head`` renders each race's own fields (:func:`race_json` by default).
+    """
+    head = race_head or race_json
 
     def rendered(page: Sequence[RaceRow]) -> list[Json]:
         return [
-            {**race_json(race), key: [render(row) for row in rows]}
-            for race, rows in group_by_race(page)
+            {**head(race), key: [render(row) for row in rows]} for race, rows in group_by_race(page)
         ]
 
     return rendered
@@ -57,7 +88,9 @@ def _clock(value: str | None) -> str | None:
     return None if value is None else f"{value}Z"
 
 
-def race_json(race: Race) -> Json:
+def race_json(race: Race, timing: RaceTiming | None = None) -> Json:
+    """A race's own fields; its day and start from ``timing`` when given."""
+    day, clock = (race.date, _clock(race.time)) if timing is None else (timing.date, timing.time)
     return compact(
         {
             "season": str(race.season),
@@ -65,14 +98,18 @@ def race_json(race: Race) -> Json:
             "url": race.url,
             "raceName": race.name,
             "Circuit": circuit_json(race.circuit),
-            "date": race.date,
-            "time": _clock(race.time),
+            "date": day,
+            "time": clock,
         }
     )
 
 
-def schedule_json(race: Race) -> Json:
-    body = race_json(race)
+def schedule_json(race: Race, timing: RaceTiming | None = None) -> Json:
+    """A race of the schedule with its sessions (``timing``'s, as Jolpica sent them, if given)."""
+    body = race_json(race, timing)
+    if timing is not None:
+        body.update((key, dict(value)) for key, value in timing.sessions)
+        return body
     for session in race.sessions:
         body[session.key] = compact({"date": session.date, "time": _clock(session.time)})
     return body
@@ -141,22 +178,26 @@ def gap(value: str | None) -> str | None:
     return f"+{int(minutes)}:{rest:0{width}.{decimals}f}"
 
 
-def result_json(result: Result) -> Json:
-    """A row of ``Results`` or ``SprintResults``."""
+def result_json(result: Result, form: EntryForm | None = None) -> Json:
+    """A row of ``Results`` or ``SprintResults``; with ``form``, in Jolpica's own form of it
+    (its position, positionText, grid, laps, status and time; the rest is the CSV's)."""
     body = compact(
         {
             "number": result.number,
-            "position": str(result.position_order),
-            "positionText": result.position_text,
+            "position": str(result.position_order) if form is None else form.position,
+            "positionText": result.position_text if form is None else form.position_text,
             "points": result.points,
             "Driver": driver_json(result.driver),
             "Constructor": constructor_json(result.constructor),
-            "grid": result.grid,
-            "laps": result.laps,
-            "status": result.status,
+            "grid": result.grid if form is None else form.grid,
+            "laps": result.laps if form is None else form.laps,
+            "status": result.status if form is None else form.status,
         }
     )
-    if result.millis is not None or result.time is not None:
+    if form is not None:
+        if form.time is not None:
+            body["Time"] = dict(form.time)
+    elif result.millis is not None or result.time is not None:
         body["Time"] = compact({"millis": result.millis, "time": gap(result.time)})
     if result.fastest_lap is not None or result.fastest_lap_time is not None:
         fastest = compact({"rank": result.rank, "lap": result.fastest_lap})

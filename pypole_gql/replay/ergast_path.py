@@ -9,7 +9,13 @@ schedule (``2023``, ``2023/5``, ``current/next``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
+
+#: Jolpica's page size when ``limit`` is not given, and the largest it allows.
+DEFAULT_LIMIT: Final = 30
+MAX_LIMIT: Final = 100
 
 _NUMBER = re.compile(r"[0-9]{1,4}")
 _SEASON = re.compile(r"[0-9]{4}")
@@ -109,3 +115,23 @@ def _valid_value(keyword: str, value: str) -> bool:
     if keyword in _TEXT_FILTERS:
         return _IDENTIFIER.fullmatch(value) is not None
     return _NUMBER.fullmatch(value) is not None
+
+
+def page_bounds(query: Mapping[str, str]) -> tuple[int, int]:
+    """``(limit, offset)`` of a request: 30 and 0 by default, ``limit`` clamped to 100."""
+    limit = _non_negative(query.get("limit"), DEFAULT_LIMIT)
+    offset = _non_negative(query.get("offset"), 0)
+    return min(limit, MAX_LIMIT), offset
+
+
+def _non_negative(raw: str | None, default: int) -> int:
+    text = (raw or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else default
+
+
+def url_path(path: str) -> str:
+    """The path as Jolpica echoes it in ``MRData.url``: no slashes around, no ``.json``."""
+    text = path.strip("/")
+    if text.lower().endswith(".json"):
+        text = text[: -len(".json")]
+    return text.rstrip("/")

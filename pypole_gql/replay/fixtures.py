@@ -65,6 +65,15 @@ def recording_name(path: str, query: Iterable[tuple[str, str]]) -> str | None:
     return path + "".join(f"__{name}-{value}" for name, value in params) + ".json"
 
 
+def recording_request(name: str) -> tuple[str, dict[str, str]]:
+    """The request a recording answers, from its file name relative to ``ergast/f1/``:
+    ``2021/5/laps__limit-100.json`` -> ``("2021/5/laps.json", {"limit": "100"})``; the
+    inverse of :func:`recording_name`."""
+    stem = name.removesuffix(".json")
+    path, *params = stem.split("__")
+    return f"{path}.json", dict(param.split("-", 1) for param in params)
+
+
 def _files(folder: Path) -> dict[str, Path]:
     """Every file under ``folder`` by its ``/``-separated relative path."""
     out: dict[str, Path] = {}
@@ -92,6 +101,16 @@ class FixtureIndex:
     static: dict[str, tuple[Path, bool]]
     schedule: dict[str, Path]
     csv_dir: Path
+
+    @property
+    def recording_dirs(self) -> tuple[Path, Path]:
+        """The two ``ergast/f1`` folders of recorded Jolpica responses (fastf1/, jolpica/)."""
+        return self.root / "fastf1/ergast/f1", self.root / "jolpica/ergast/f1"
+
+    @property
+    def jolpica_database_dir(self) -> Path:
+        """jolpica-f1's own test-database extract (``jolpica/csv/jolpica_db_subset``)."""
+        return self.csv_dir / "jolpica_db_subset"
 
     @classmethod
     def load(cls, fixtures_dir: Path) -> FixtureIndex:

@@ -21,7 +21,10 @@ Who answers a Jolpica request, in this order:
    first because they are the real upstream bytes. A recording of a season-wide table holds
    only the first page of 30 rows, which is right for that query; any other page or limit is
    a different query with no recording, so it falls to the generator.
-2. The generator (``ErgastCsvDatabase.respond``); ``None`` from it is a 404.
+2. The generator of the current ``forms`` (:data:`REPLAY_FORMS`: the CSV database as it is,
+   the same in Jolpica's current forms, or the recordings alone re-paged); ``None`` from it
+   is a 404. :meth:`ReplayServer.set_forms` switches while the server runs (and
+   :meth:`ReplayServer.reset` goes back to the starting forms).
 3. Only when there is no generator, or it raised: the recording of the same path without a
    query; then 404 (500 if the generator raised).
 
@@ -51,7 +54,14 @@ from aiohttp.typedefs import Handler
 from pypole_gql.replay import admin
 from pypole_gql.replay.faults import Fault, FaultRegistry
 from pypole_gql.replay.fixtures import FixtureIndex, ReplayFixturesError
-from pypole_gql.replay.generator import ErgastResponder, GeneratorFactory, load_csv_generator
+from pypole_gql.replay.generator import (
+    REPLAY_FORMS,
+    ErgastResponder,
+    GeneratorFactory,
+    ReplayForms,
+    load_csv_generator,
+    load_forms_generator,
+)
 from pypole_gql.replay.matching import RequestMatch
 from pypole_gql.replay.recorder import RequestLog, RequestRecord
 
@@ -146,7 +156,9 @@ class ReplayServer:
 
     ``now`` resolves Jolpica's ``current``, ``last`` and ``next`` (see :data:`ReplayNow`);
     :attr:`now` is the fixed moment in use (with :data:`FIXTURES_NOW`, known once started),
-    ``None`` while the wall clock decides.
+    ``None`` while the wall clock decides. ``forms`` is how generated answers are written
+    (:data:`REPLAY_FORMS`); the generator of other forms than ``csv`` is built on its first
+    request (a fraction of a second).
     """
 
     def __init__(
@@ -155,7 +167,9 @@ class ReplayServer:
         now: ReplayNow = None,
         *,
         generator_factory: GeneratorFactory = load_csv_generator,
+        forms: ReplayForms = "csv",
     ) -> None:
+        _check_forms(forms)
         self.fixtures = FixtureIndex.load(fixtures_dir)
         self._now = now
         self.now: datetime | None = now if isinstance(now, datetime) else None
@@ -165,6 +179,10 @@ class ReplayServer:
         self._generator_factory = generator_factory
         self._generator: ErgastResponder | None = None
         self._generator_loaded = False
+        self._start_forms: str = forms
+        self._forms: str = forms
+        # Generators of the other forms, built on first use in the executor (so one at a time).
+        self._form_generators: dict[str, ErgastResponder | None] = {}
         self._runner: web.AppRunner | None = None
         # One worker: generator calls do not hold up the event loop and never run at once.
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -247,15 +265,27 @@ class ReplayServer:
         self.faults.clear()
 
     def reset(self) -> None:
-        """Forget the logged requests and remove every fault."""
+        """Forget the logged requests, remove every fault, go back to the starting forms."""
         self.log.clear()
         self.faults.clear()
+        self._forms = self._start_forms
+
+    @property
+    def forms(self) -> str:
+        """The forms generated answers are written in now (:data:`REPLAY_FORMS`)."""
+        return self._forms
+
+    def set_forms(self, forms: str) -> None:
+        """Answer in ``forms`` from the next request on; ValueError for an unknown name."""
+        _check_forms(forms)
+        self._forms = forms
 
     def info(self) -> dict[str, Any]:
         return {
             "url": self.url,
             "fixtures_dir": str(self.fixtures.root),
             "generator": self._generator is not None,
+            "forms": self._forms,
             "now": self.now.isoformat() if self.now else None,
             **self.fixtures.counts(),
         }
@@ -264,7 +294,9 @@ class ReplayServer:
 
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
-        app.add_routes(admin.control_routes(self.log, self.faults, self.info))
+        app.add_routes(
+            admin.control_routes(self.log, self.faults, self.info, self.set_forms, self.reset)
+        )
         app.add_routes(
             [
                 web.get("/ergast/f1", self._ergast),
@@ -332,7 +364,7 @@ class ReplayServer:
         generator_failed = False
         if self._generator is not None:
             try:
-                body = await self._generate(self._generator, path, dict(items))
+                body = await self._generate(self._forms, path, dict(items))
             except Exception:
                 log.exception("replay.generator_failed", path=path, query=dict(items))
                 generator_failed = True
@@ -350,11 +382,25 @@ class ReplayServer:
         return _not_found(f"no recording for /ergast/f1/{path}")
 
     async def _generate(
-        self, generator: ErgastResponder, path: str, query: dict[str, str]
+        self, forms: str, path: str, query: dict[str, str]
     ) -> dict[str, Any] | None:
         now = self.now or datetime.now(UTC)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, generator.respond, path, query, now)
+        return await loop.run_in_executor(self._executor, self._respond, forms, path, query, now)
+
+    def _respond(
+        self, forms: str, path: str, query: dict[str, str], now: datetime
+    ) -> dict[str, Any] | None:
+        """In the executor's one thread: the generator of ``forms`` (built once) answers."""
+        if forms not in self._form_generators:
+            self._form_generators[forms] = load_forms_generator(
+                forms, self._generator, self.fixtures
+            )
+            log.info("replay.forms_loaded", forms=forms)
+        generator = self._form_generators[forms]
+        if generator is None:
+            raise RuntimeError(f"no generator for the {forms} forms")
+        return generator.respond(path, query, now)
 
     async def _static(self, request: web.Request) -> web.Response:
         name = _safe_relative(request.rel_url.raw_path, STATIC_PREFIX)
@@ -376,6 +422,11 @@ class ReplayServer:
             return _not_found(f"no schedule file {name}")
         # As raw.githubusercontent.com serves it; FastF1 reads ``response.text``.
         return await _file_response(file, "schedule", "text/plain", charset="utf-8")
+
+
+def _check_forms(forms: str) -> None:
+    if forms not in REPLAY_FORMS:
+        raise ValueError(f"forms must be one of {', '.join(REPLAY_FORMS)}, not {forms!r}")
 
 
 class ReplayThread:
@@ -420,13 +471,14 @@ def start_in_thread(
     port: int = 0,
     *,
     generator_factory: GeneratorFactory = load_csv_generator,
+    forms: ReplayForms = "csv",
 ) -> ReplayThread:
     """Start a replay server in a background thread; returns once it is listening.
 
     Raises :class:`ReplayFixturesError` for a bad fixtures directory and ``OSError`` when
     the port cannot be bound, in the calling thread.
     """
-    server = ReplayServer(fixtures_dir, now, generator_factory=generator_factory)
+    server = ReplayServer(fixtures_dir, now, generator_factory=generator_factory, forms=forms)
     loop = asyncio.new_event_loop()
     started: concurrent.futures.Future[str] = concurrent.futures.Future()
 
@@ -449,14 +501,16 @@ def start_in_thread(
     return ReplayThread(server, loop, thread, started.result(timeout=_START_TIMEOUT))
 
 
-def run_replay(fixtures_dir: Path, host: str, port: int, now: ReplayNow) -> None:
+def run_replay(
+    fixtures_dir: Path, host: str, port: int, now: ReplayNow, forms: ReplayForms = "csv"
+) -> None:
     """Serve until SIGINT or SIGTERM (``pypole replay``).
 
     A bad fixtures directory or a port that cannot be bound ends the process with a one-line
     message (``SystemExit``), not a traceback.
     """
     try:
-        server = ReplayServer(fixtures_dir, now)
+        server = ReplayServer(fixtures_dir, now, forms=forms)
     except ReplayFixturesError as exc:
         raise SystemExit(f"pypole replay: {exc}") from None
     try:

@@ -163,7 +163,11 @@ class JolpicaConstructor(_Jolpica):
 
 class JolpicaSessionTime(_Jolpica):
     date: str
-    time: str | None = None
+    time: str | None = Field(
+        default=None,
+        description="Absent when Jolpica publishes only the day (practice and qualifying of "
+        "2018 to 2021)",
+    )
 
 
 class JolpicaTime(_Jolpica):
@@ -186,10 +190,23 @@ class JolpicaResult(_Jolpica):
     points: str
     Driver: JolpicaDriver
     Constructor: JolpicaConstructor
-    grid: str | None = None
+    grid: str | None = Field(
+        default=None,
+        description='As Jolpica sends it: "0" for a pit-lane start in Ergast\'s data; in '
+        "Jolpica's own data (2023 on) mostly the slot the car was assigned at the back "
+        '(2024 British GP: Pérez "20"). GraphQL turns the first into `pitLaneStart`',
+    )
     laps: str | None = None
-    status: str | None = None
-    Time: JolpicaTime | None = None
+    status: str | None = Field(
+        default=None,
+        description='"+1 Lap", "+2 Laps" and the cause of a retirement in Ergast\'s data; '
+        '"Lapped" and "Retired" in Jolpica\'s own (2023 on)',
+    )
+    Time: JolpicaTime | None = Field(
+        default=None,
+        description="The winner's time and the others' difference to it; for lapped cars "
+        "only in Jolpica's own data (their race time minus the winner's)",
+    )
     FastestLap: JolpicaFastestLap | None = None
 
 
@@ -225,9 +242,16 @@ class JolpicaRace(_Jolpica):
     QualifyingResults: list[JolpicaQualifyingResult] | None = None
 
 
+_STANDING_POSITION = (
+    'Sent for disqualified and excluded entries too (Schumacher 1997: "26"), absent for '
+    "one not ranked; only a numeric `positionText` ranks"
+)
+_STANDING_POSITION_TEXT = 'The position, or "D" (disqualified), "E" (excluded), "-" (not ranked)'
+
+
 class JolpicaDriverStanding(_Jolpica):
-    position: str | None = None
-    positionText: str
+    position: str | None = Field(default=None, description=_STANDING_POSITION)
+    positionText: str = Field(description=_STANDING_POSITION_TEXT)
     points: str
     wins: str
     Driver: JolpicaDriver
@@ -235,8 +259,8 @@ class JolpicaDriverStanding(_Jolpica):
 
 
 class JolpicaConstructorStanding(_Jolpica):
-    position: str | None = None
-    positionText: str
+    position: str | None = Field(default=None, description=_STANDING_POSITION)
+    positionText: str = Field(description=_STANDING_POSITION_TEXT)
     points: str
     wins: str
     Constructor: JolpicaConstructor
@@ -290,7 +314,13 @@ class LapBody(TypedDict):
     sector1_time: float | None
     sector2_time: float | None
     sector3_time: float | None
-    compound: Annotated[str | None, Field(examples=["SOFT"])]
+    compound: Annotated[
+        str | None,
+        Field(
+            description='Null when FastF1 has none (NaN, "nan" or "" for some lap-1 laps)',
+            examples=["SOFT"],
+        ),
+    ]
     tyre_life: Annotated[int | None, Field(description="Laps on this set of tyres")]
     stint: int | None
     is_personal_best: bool
@@ -424,7 +454,14 @@ class StintBody(_Body):
     start_lap: int
     end_lap: int
     num_laps: int
-    avg_lap_time: float | None = Field(description="Seconds")
+    avg_lap_time: float | None = Field(
+        description="Seconds: the mean of every timed lap of the stint, in- and out-laps and "
+        "safety-car laps included"
+    )
+    avg_pace_time: float | None = Field(
+        description="Seconds: the mean of the stint's quick laps (FastF1's "
+        "`pick_quicklaps()` over the session, under 107% of its fastest lap); null when none"
+    )
 
     @classmethod
     def of(cls, stint: sessions.Stint) -> Self:
@@ -436,6 +473,7 @@ class StintBody(_Body):
             end_lap=stint.end_lap,
             num_laps=stint.lap_count,
             avg_lap_time=stint.average_lap_time,
+            avg_pace_time=stint.average_pace_time,
         )
 
 

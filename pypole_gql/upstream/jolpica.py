@@ -361,15 +361,30 @@ def parse_schedule(season: int, races: Sequence[RawObject]) -> Schedule:
     return Schedule(season=season, races=tuple(sorted(parsed, key=lambda race: race.round)))
 
 
+#: positionText of an entry that never took the start (withdrawn, failed to qualify): a grid
+#: 0 there is no slot at all, not a start from the pit lane.
+_NON_STARTERS: Final = frozenset({"W", "F"})
+
+
+def _grid(raw: RawObject, position_text: str) -> tuple[int | None, bool]:
+    """``(grid, pit_lane_start)`` from either form Jolpica sends (see :class:`RaceResult`)."""
+    grid = _int(raw.get("grid"))
+    if grid is None or grid > 0:
+        return grid, False
+    return None, position_text not in _NON_STARTERS
+
+
 def parse_race_result(raw: RawObject) -> RaceResult:
     timing = raw.get("Time") or {}
     fastest = raw.get("FastestLap") or {}
+    position_text = str(raw.get("positionText") or raw.get("position") or "")
+    grid, pit_lane_start = _grid(raw, position_text)
     return RaceResult(
         number=_int(raw.get("number")),
         position=_int(raw.get("position")),
-        position_text=str(raw.get("positionText") or raw.get("position") or ""),
+        position_text=position_text,
         points=_float(raw.get("points")) or 0.0,
-        grid=_int(raw.get("grid")),
+        grid=grid,
         laps=_int(raw.get("laps")),
         status=str(raw.get("status") or ""),
         time=_text(timing.get("time")),
@@ -378,6 +393,7 @@ def parse_race_result(raw: RawObject) -> RaceResult:
         constructor=parse_constructor(raw["Constructor"]),
         fastest_lap_rank=_int(fastest.get("rank")),
         fastest_lap_time=_text((fastest.get("Time") or {}).get("time")),
+        pit_lane_start=pit_lane_start,
         raw=raw,
     )
 
@@ -469,13 +485,16 @@ def _standings(
     return Standings(season=season, round=_int(latest.get("round")), entries=entries)
 
 
-def _standing_numbers(raw: RawObject) -> tuple[int | None, str | None, float, int]:
-    return (
-        _int(raw.get("position")),
-        _text(raw.get("positionText")),
-        _float(raw.get("points")) or 0.0,
-        _int(raw.get("wins")) or 0,
-    )
+def _standing_numbers(raw: RawObject) -> tuple[int | None, str, float, int]:
+    """``(position, position_text, points, wins)``; see :class:`DriverStanding`.
+
+    Jolpica sends a ``position`` for a disqualified or excluded entry too (positionText
+    ``D``/``E``) and none for one not ranked (``-``): only a numeric positionText ranks.
+    """
+    sent = _int(raw.get("position"))
+    text = _text(raw.get("positionText")) or ("-" if sent is None else str(sent))
+    position = int(text) if text.isascii() and text.isdigit() else None
+    return (position, text, _float(raw.get("points")) or 0.0, _int(raw.get("wins")) or 0)
 
 
 def parse_driver_standing(raw: RawObject) -> DriverStanding:

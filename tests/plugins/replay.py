@@ -19,6 +19,8 @@ Fixtures:
     with replay.fault("/ergast/*", status=503, times=1):
         ...                                     # the fault is removed on leaving the block
     replay.fault(prefix="/static/", delay=2.0)  # or kept until the end of the test
+    with replay.forms("jolpica"):               # generated answers in Jolpica's current
+        ...                                     # forms ("recorded": the recordings alone)
     replay.reset()
 
 A ``pattern`` is a glob when it is a ``str`` (``*`` also crosses ``/``) and a regex
@@ -28,7 +30,8 @@ request's query) narrow it further. Faults: ``delay`` (seconds, combinable with 
 ``status`` (a 429 carries ``Retry-After``: ``retry_after`` or 1), ``drop`` (connection
 closed, no response), ``broken_body`` (200 with half the body); ``times`` limits how many
 requests a fault applies to (``None``: until removed). A record's ``target`` is its path and
-query string, ``time`` its arrival in epoch seconds.
+query string, ``time`` its arrival in epoch seconds. Every test starts in the ``csv`` forms
+(``REPLAY_FORMS``); an app that cached a table in other forms must not outlive the block.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -130,6 +134,16 @@ class Replay:
             times=times,
         )
         return ActiveFault(self, self.server.add_fault(fault))
+
+    @contextmanager
+    def forms(self, forms: str) -> Iterator[None]:
+        """Generated answers in ``forms`` inside the block, the starting forms after it."""
+        previous = self.server.forms
+        self.server.set_forms(forms)
+        try:
+            yield
+        finally:
+            self.server.set_forms(previous)
 
     def reset(self) -> None:
         self.server.reset()

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from pypole_gql.replay.ergast import AFTER_LAST_RESULTS, ErgastCsvDatabase
+from pypole_gql.replay.jolpica_forms import JolpicaForms, recorded_files
 from tests.jolpica_oracle import oracle_for
 
 Json = dict[str, Any]
@@ -557,6 +558,84 @@ def test_recording_statistics(fixtures_dir: Path, database: ErgastCsvDatabase) -
     assert {d.name for d in KNOWN_DIFFERENCES} == set(used_differences)
     assert {n.name for n in NORMALISERS} == used_normalisers
     assert totals["divergent"] == len(DIVERGENT_RECORDINGS)
+
+
+# -- Jolpica's current forms -------------------------------------------------------------------
+
+#: The documented differences that are the CSV's forms against Jolpica's own: in the
+#: ``jolpica`` forms none of them may be needed.
+FORM_DIFFERENCES = frozenset(
+    {
+        "lapped-status",
+        "retired-status",
+        "lapped-time",
+        "pit-lane-grid",
+        "sprint-withdrawal",
+        "missing-session-dates",
+        "qatar-2024-times",
+        "corrected-race-times",
+    }
+)
+JOLPICA_RECORDINGS = [r for r in RECORDINGS if r.origin in ("testserver", "production")]
+
+
+@pytest.fixture(scope="module")
+def jolpica_database(fixtures_dir: Path, database: ErgastCsvDatabase) -> ErgastCsvDatabase:
+    """The CSV database in Jolpica's current forms, as ``pypole replay --forms jolpica``."""
+    forms = JolpicaForms.load(
+        fixtures_dir / "jolpica" / "csv" / "jolpica_db_subset",
+        recorded_files([fixtures_dir / "fastf1/ergast/f1", fixtures_dir / "jolpica/ergast/f1"]),
+    )
+    return database.with_forms(forms)
+
+
+def test_form_differences_are_documented_differences() -> None:
+    assert {d.name for d in KNOWN_DIFFERENCES} >= FORM_DIFFERENCES
+
+
+@pytest.mark.parametrize(
+    "recording",
+    JOLPICA_RECORDINGS or [None],
+    ids=lambda r: f"{r.origin}:{r.key}" if r else "none",
+)
+def test_jolpica_forms_match_recording_without_form_differences(
+    jolpica_database: ErgastCsvDatabase, recording: Recording | None
+) -> None:
+    assert recording is not None, "fixtures found but no Jolpica recordings listed"
+    comparison = compare(jolpica_database, recording)
+    assert not comparison.unexplained, "\n".join(
+        f"{path}: recorded {want!r}, generated {got!r}"
+        for path, want, got in comparison.unexplained[:20]
+    )
+    assert not FORM_DIFFERENCES & set(comparison.differences_used), comparison.differences_used
+
+
+def test_every_form_difference_is_seen_in_the_csv_forms(database: ErgastCsvDatabase) -> None:
+    """The comparison above cannot pass for want of cases: the CSV forms need them all."""
+    used: Counter[str] = Counter()
+    for recording in JOLPICA_RECORDINGS:
+        used.update(compare(database, recording).differences_used)
+    assert set(used) >= FORM_DIFFERENCES, FORM_DIFFERENCES - set(used)
+
+
+def test_jolpicas_database_alone_gives_the_recorded_2023_forms(
+    fixtures_dir: Path, database: ErgastCsvDatabase
+) -> None:
+    # Without the recordings (which it would copy), jolpica-f1's database extract rendered
+    # as Jolpica's serializer does must give what jolpica-f1's app and production answered
+    # for 2023: Lapped with a time, Retired, grid slots of pit-lane starters, "R" sprint.
+    forms = JolpicaForms.load(fixtures_dir / "jolpica" / "csv" / "jolpica_db_subset", ())
+    extract = database.with_forms(forms)
+    seen: Counter[str] = Counter()
+    for recording in JOLPICA_RECORDINGS:
+        if not recording.key.startswith("2023/"):
+            continue
+        comparison = compare(extract, recording)
+        assert not comparison.unexplained, (recording.key, comparison.unexplained[:5])
+        assert not FORM_DIFFERENCES & set(comparison.differences_used), recording.key
+        seen.update(compare(database, recording).differences_used)
+    # The CSV forms of the same recordings needed these: the extract really replaced them.
+    assert {"lapped-status", "retired-status", "lapped-time", "pit-lane-grid"} <= set(seen)
 
 
 # -- oracle values computed from the CSV -------------------------------------------------------

@@ -146,7 +146,8 @@ class Csv:
                         position=int(r["positionOrder"]),
                         position_text=r["positionText"],
                         points=float(r["points"]),
-                        grid=None if grid is None else int(grid),
+                        # Ergast's grid 0 (pit lane, or no start) is no slot: None.
+                        grid=None if grid in (None, "0") else int(grid),
                         status=statuses[r["statusId"]],
                         fastest_rank=None if rank is None else int(rank),
                     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import pytest
 
 from pypole_gql.errors import BadUserInput
 from pypole_gql.services.sessions import match_race, normalise_name
+from tests.jolpica_oracle import oracle_for
 from tests.plugins.app import TEST_SECRET, ClientFactory
 from tests.plugins.fastf1 import SessionsApp, fastf1_app_settings
 from tests.plugins.replay import Replay
@@ -44,11 +46,51 @@ async def test_names_resolve_against_the_calendar(
     mexico = match_race(s2021, "Mexico City")
     assert mexico is not None and mexico.name == "Mexico City Grand Prix"
     assert match_race(s2018, "Atlantis") is None
-    # Three events in Italy in 2020: the country alone cannot say which.
-    with pytest.raises(BadUserInput, match="round number"):
-        match_race(s2020, "Italy")
     monza = match_race(s2020, "Monza")
     assert monza is not None and monza.name == "Italian Grand Prix"
+
+
+async def test_a_country_names_the_event_named_after_it_and_a_true_tie_is_refused(
+    make_client: ClientFactory, replay: Replay, fixtures_dir: Path
+) -> None:
+    oracle = oracle_for(fixtures_dir / "jolpica" / "csv")
+
+    def rounds_in(season: int, country: str) -> dict[str, int]:
+        """Race name -> round of the season's races in ``country``, from races.csv."""
+        circuits = {
+            row["circuitId"]: row["country"] for row in _csv_rows(fixtures_dir, "circuits.csv")
+        }
+        return {
+            race["name"]: int(race["round"])
+            for race in oracle.races
+            if int(race["year"]) == season and circuits[race["circuitId"]] == country
+        }
+
+    async with make_client(**fastf1_app_settings(replay)) as client:
+        f1 = client._transport.app.state.resources.f1  # type: ignore[attr-defined]
+        s2020, s2021 = [await f1.schedule(y) for y in (2020, 2021)]
+    # Three events in Italy in 2020 (Monza, Mugello, Imola), two in 2021: "Italy" is the
+    # Italian Grand Prix; "Austria" in 2020 the Austrian, not the Styrian one.
+    for schedule, country, event in (
+        (s2020, "Italy", "Italian Grand Prix"),
+        (s2021, "Italy", "Italian Grand Prix"),
+        (s2020, "Austria", "Austrian Grand Prix"),
+    ):
+        events = rounds_in(schedule.season, country)
+        assert len(events) > 1, events
+        found = match_race(schedule, country)
+        assert found is not None and found.round == events[event], (schedule.season, country)
+    # Both 2020 Silverstone races are in the UK and neither is named after it, nor after
+    # the town: a true tie, refused.
+    assert len(rounds_in(2020, "UK")) == 2
+    for name in ("UK", "Silverstone"):
+        with pytest.raises(BadUserInput, match="round number"):
+            match_race(s2020, name)
+
+
+def _csv_rows(fixtures_dir: Path, name: str) -> list[dict[str, str]]:
+    with (fixtures_dir / "jolpica" / "csv" / name).open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _free_port() -> int:
