@@ -19,6 +19,7 @@ from pypole_gql.ratelimit import RateLimitMiddleware
 from pypole_gql.resources import build_resources
 from pypole_gql.rest import api_routes
 from pypole_gql.rest.app import api_app
+from pypole_gql.web.cors import CORS
 from pypole_gql.web.errors import EXCEPTION_HANDLERS
 
 log = get_logger("pypole.app")
@@ -66,4 +67,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.rest_response_cache = rest_response_cache
     app.add_middleware(RateLimitMiddleware)  # inside RequestContext: logged with client IP
     app.add_middleware(RequestContextMiddleware)
+    if settings.allowed_origins:
+        app.add_middleware(CORS, origins=settings.allowed_origins)  # outermost: see web/cors.py
     return app

@@ -10,6 +10,7 @@ import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import structlog
 from limits import parse_many
@@ -36,6 +37,8 @@ PLACEHOLDER_SECRETS = frozenset(
 MIN_SECRET_BYTES = 32
 #: The development JWT secret's file, beside the SQLite database (see ``resolved_jwt_secret``).
 DEV_KEY_FILE = ".pypole-jwt-secret"
+#: Where the older PyPole web frontend runs in development (``next dev``).
+DEV_CORS_ORIGINS = ("http://localhost:3000",)
 #: The database drivers the app runs on (it is async throughout).
 DATABASE_DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -97,6 +100,9 @@ class Settings(BaseSettings):
     rate_limit: str = "60/minute"
     auth_rate_limit: str = "10/minute"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Origins whose browser pages may call the API (CORS), comma-separated; unset: the web
+    # frontend's dev origin in dev, none in prod; "none": none.
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
     graphiql: bool | None = None
     introspection: bool | None = None
     # Seconds one GraphQL operation may run before it is cancelled (code TIMEOUT).
@@ -111,6 +117,36 @@ class Settings(BaseSettings):
     def _split_proxies(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().lower() == "none":
+                return []
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _web_origins(cls, value: list[str] | None) -> list[str] | None:
+        for origin in value or ():
+            if origin == "*":
+                continue
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
+                raise ValueError(
+                    f"{origin!r} is not a web origin (scheme://host[:port], such as "
+                    "http://localhost:3000), nor '*'"
+                )
         return value
 
     # Everything below is checked here, when the settings are read, so that a bad value
@@ -199,6 +235,13 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env is Environment.DEV
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The CORS origins in force: :attr:`cors_origins`, else the env's default."""
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return list(DEV_CORS_ORIGINS) if self.is_dev else []
 
     @property
     def graphiql_enabled(self) -> bool:

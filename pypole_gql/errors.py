@@ -259,28 +259,46 @@ def render(
     *,
     request_id: str | None = None,
     loc: Sequence[str] | None = None,
+    text_detail: bool = False,
 ) -> Rendered:
     """The one rendering of an :class:`AppError`.
 
     REST: ``{"detail": message}``; a 422 lists the offending fields instead
     (``{"detail": [{"loc", "msg", "type"}, ...]}``, ``loc`` where the value was, by default
-    the error's field); an :class:`Internal` error adds ``request_id``. GraphQL (a request
+    the error's field), or with ``text_detail`` says them in one sentence and lists them under
+    ``errors`` (``{"detail": "username: ...", "errors": [...]}``, for clients that show
+    ``detail`` as text); an :class:`Internal` error adds ``request_id``. GraphQL (a request
     refused before execution, or a failure outside it): ``{"errors": [{"message",
     "extensions": {"code", ..., "requestId"}}]}``.
     """
     status = error.http_status
     if shape == "graphql":
         content: dict[str, Any] = {"errors": [graphql_error(error, request_id=request_id)]}
-    elif isinstance(error, RequestInvalid):
-        content = {"detail": error.issues}
-    elif isinstance(error, BadUserInput):
-        where = list(loc) if loc is not None else ([error.field] if error.field else [])
-        content = {"detail": [{"loc": where, "msg": error.message, "type": "value_error"}]}
+    elif isinstance(error, BadUserInput | RequestInvalid):
+        if isinstance(error, RequestInvalid):
+            issues = error.issues
+        else:
+            where = list(loc) if loc is not None else ([error.field] if error.field else [])
+            issues = [{"loc": where, "msg": error.message, "type": "value_error"}]
+        if text_detail:
+            content = {"detail": issues_text(issues), "errors": issues}
+        else:
+            content = {"detail": issues}
     else:
         content = {"detail": error.message}
         if isinstance(error, Internal) and request_id is not None:
             content["request_id"] = request_id
     return Rendered(status, error.headers, content)
+
+
+def issues_text(issues: Sequence[Mapping[str, Any]]) -> str:
+    """Invalid fields as one sentence: ``"username: too short; password: too short"``."""
+    parts = []
+    for issue in issues:
+        where = [str(part) for part in issue["loc"] if part not in ("body", "query", "path")]
+        name = ".".join(where)
+        parts.append(f"{name}: {issue['msg']}" if name else str(issue["msg"]))
+    return "; ".join(parts) or "Invalid input"
 
 
 def shape_for_path(path: str) -> Shape:

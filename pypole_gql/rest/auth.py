@@ -82,7 +82,7 @@ def _duplicates_are_400() -> Iterator[None]:
     summary="Create an account",
     description="`is_superuser` and any other unknown field is ignored.",
     response_description="The new account",
-    responses=errors(400, 413, 422, 503),
+    responses=errors(400, 413, 422, 503, text_422=True),
 )
 async def register(
     request: Request, data: Annotated[Registration, json_body(Registration)]
@@ -99,7 +99,7 @@ async def register(
     summary="Log in with email and password",
     description="Form-urlencoded as OAuth2's password flow sends it (`username` is accepted "
     "for `email`), or JSON. A wrong password and an unknown email give the same 401.",
-    responses=errors(401, 403, 413, 422, 503),
+    responses=errors(401, 403, 413, 422, 503, text_422=True),
 )
 async def login(
     request: Request, credentials: Annotated[Credentials, form_or_json_body(Credentials)]
@@ -125,7 +125,7 @@ async def me(principal: Me) -> Response:
     summary="Change email, username or password",
     description="A field left out is unchanged. A new email or password needs "
     "`current_password`; a new password also ends the account's other sessions.",
-    responses=errors(400, 401, 403, 413, 422, 503),
+    responses=errors(400, 401, 403, 413, 422, 503, text_422=True),
 )
 async def update_me(
     request: Request, principal: Me, data: Annotated[ProfileUpdate, json_body(ProfileUpdate)]
@@ -141,7 +141,7 @@ async def update_me(
     operation_id="update_preferences",
     summary="Change favourite team, favourite driver and theme",
     description="Only the fields sent change; a null favourite clears it.",
-    responses=errors(401, 403, 413, 422, 503),
+    responses=errors(401, 403, 413, 422, 503, text_422=True),
 )
 async def update_preferences(
     request: Request,
@@ -158,7 +158,7 @@ async def update_preferences(
     summary="Exchange a refresh token for new tokens",
     description="The refresh token is spent. Presenting a spent one again revokes its whole "
     "session.",
-    responses=errors(401, 403, 413, 422, 503),
+    responses=errors(401, 403, 413, 422, 503, text_422=True),
 )
 async def refresh(
     request: Request,
@@ -174,7 +174,7 @@ async def refresh(
     summary="End the session",
     description="Revokes the access token and its session's refresh tokens, and the session "
     "of `refresh_token` if given. Either credential is enough; 401 when neither is valid.",
-    responses=errors(401, 413, 422, 503),
+    responses=errors(401, 413, 422, 503, text_422=True),
 )
 async def logout(
     request: Request,

@@ -2,8 +2,10 @@
 
 Errors are ``{"detail": message}``; a 422 lists each offending field as the older (FastAPI)
 backend did, with its ``loc``: where the value was (``path``, ``query`` or ``body``) and its
-name. A parameter the service refused (:class:`~pypole_gql.errors.BadUserInput` naming it)
-is found in the route's own declaration, so its ``loc`` says where the client put it.
+name; on the routes that declare so (the account routes) the list is under ``errors`` and
+``detail`` says it as text. A parameter the service refused
+(:class:`~pypole_gql.errors.BadUserInput` naming it) is found in the route's own declaration,
+so its ``loc`` says where the client put it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pypole_gql.errors import (
 )
 from pypole_gql.logging import get_logger, request_id_var
 from pypole_gql.rest.inputs import body_reader, dependants
+from pypole_gql.rest.schemas import TextValidationErrorBody
 from pypole_gql.web.responses import ORJSONResponse
 
 log = get_logger("pypole.rest")
@@ -51,8 +54,21 @@ def _loc(request: Request, field: str | None) -> list[str]:
     return [field]
 
 
+def text_detail(request: Request) -> bool:
+    """Whether the route declares its 422 with a text ``detail`` (``errors(...,
+    text_422=True)``): the older web frontend's account pages show ``detail`` as text, and a
+    list breaks them."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return False
+    declared = route.responses.get(422)
+    return isinstance(declared, dict) and declared.get("model") is TextValidationErrorBody
+
+
 def _respond(request: Request, error: AppError, loc: list[str] | None = None) -> Response:
-    rendered = render(error, request_id=request_id_var.get(), loc=loc)
+    rendered = render(
+        error, request_id=request_id_var.get(), loc=loc, text_detail=text_detail(request)
+    )
     return ORJSONResponse(rendered.content, rendered.status, headers=dict(rendered.headers))
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pypole_gql.rest.schemas import ErrorBody, ValidationErrorBody
+from pypole_gql.rest.schemas import ErrorBody, TextValidationErrorBody, ValidationErrorBody
 
+ErrorModel = type[ErrorBody | ValidationErrorBody | TextValidationErrorBody]
 #: Every error status a route may declare: its usual description and body model.
-ERRORS: dict[int, tuple[str, type[ErrorBody | ValidationErrorBody]]] = {
+ERRORS: dict[int, tuple[str, ErrorModel]] = {
     400: ("Email already registered, or username already taken", ErrorBody),
     401: ("Not authenticated: missing, invalid, expired or revoked credentials", ErrorBody),
     403: ("The account is inactive", ErrorBody),
@@ -72,12 +73,22 @@ def header_refs(names: Iterable[str]) -> dict[str, Any]:
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
 
-def errors(*statuses: int, notes: dict[int, str] | None = None) -> dict[int | str, Any]:
+#: The 422 of the routes that answer it with a text ``detail`` (rest/errors.text_detail).
+TEXT_422 = (
+    "Invalid input; `detail` names each offending field in one sentence, `errors` lists them",
+    TextValidationErrorBody,
+)
+
+
+def errors(
+    *statuses: int, notes: dict[int, str] | None = None, text_422: bool = False
+) -> dict[int | str, Any]:
     """A route's ``responses=``: each error status it can answer with (429 always), with its
-    body model, description (``notes`` overrides it) and headers."""
+    body model, description (``notes`` overrides it) and headers; ``text_422`` for a route
+    whose 422 says its fields as text."""
     responses: dict[int | str, Any] = {}
     for status in sorted({*statuses, 429}):
-        description, model = ERRORS[status]
+        description, model = TEXT_422 if status == 422 and text_422 else ERRORS[status]
         headers = ("X-Request-ID", *ERROR_HEADERS.get(status, ()))
         if status == 429:
             headers = (*headers, *RATE_LIMIT_HEADERS)

@@ -86,6 +86,14 @@ class ValidationErrorBody(_Body):
     detail: list[ValidationIssue]
 
 
+class TextValidationErrorBody(_Body):
+    """A 422 of the account routes: the offending fields in one sentence (which the older web
+    frontend shows as it is), and each of them, named, under ``errors``."""
+
+    detail: str = Field(examples=["username: Username must be 3 to 50 characters long"])
+    errors: list[ValidationIssue]
+
+
 # -- auth -----------------------------------------------------------------------------------
 
 

@@ -224,3 +224,16 @@ def bad_token(case: str, access_token: str, refresh_token: str) -> str:
     if case == "garbage":
         return "not-a-token"
     raise AssertionError(case)
+
+
+def invalid_fields(response: httpx.Response) -> list[dict[str, Any]]:
+    """The invalid fields of an account route's 422: ``detail`` says them in one sentence (the
+    older web frontend shows it as text), ``errors`` lists each with its ``loc``."""
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert isinstance(body["detail"], str), body
+    issues: list[dict[str, Any]] = body["errors"]
+    assert issues
+    for issue in issues:
+        assert issue["msg"] in body["detail"]
+    return issues

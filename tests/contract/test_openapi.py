@@ -88,7 +88,12 @@ def test_every_error_is_a_detail_body_and_every_route_can_be_rate_limited() -> N
                 if int(status) < 400:
                     continue
                 schema = response["content"]["application/json"]["schema"]
-                expected = "ValidationErrorBody" if status == "422" else "ErrorBody"
+                if status != "422":
+                    expected = "ErrorBody"
+                elif path.startswith("/api/v1/auth/"):  # the older frontend shows these as text
+                    expected = "TextValidationErrorBody"
+                else:
+                    expected = "ValidationErrorBody"
                 assert schema == {"$ref": f"#/components/schemas/{expected}"}, (path, status)
             for parameter in operation.get("parameters", ()):
                 if parameter["in"] == "path":
@@ -106,7 +111,12 @@ def check(response: httpx.Response, path: str, model: type[BaseModel] | None = N
     status = str(response.status_code)
     assert status in operation["responses"], f"{method} {path}: undocumented {status}"
     if model is None:
-        model = schemas.ValidationErrorBody if status == "422" else schemas.ErrorBody
+        if status != "422":
+            model = schemas.ErrorBody
+        elif path.startswith("/api/v1/auth/"):  # the older frontend shows these as text
+            model = schemas.TextValidationErrorBody
+        else:
+            model = schemas.ValidationErrorBody
     ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
     assert ref.rsplit("/", 1)[1] == model.__name__
     body = response.json()
@@ -126,7 +136,8 @@ async def test_auth_responses_match_the_document(make_client: ClientFactory) -> 
         invalid = await client.post("/api/v1/auth/register", json={"email": "x"})
         assert invalid.status_code == 422
         body = check(invalid, "/api/v1/auth/register")
-        assert {tuple(issue["loc"]) for issue in body["detail"]} >= {
+        assert isinstance(body["detail"], str)
+        assert {tuple(issue["loc"]) for issue in body["errors"]} >= {
             ("body", "username"),
             ("body", "password"),
         }

@@ -42,8 +42,8 @@ async def test_form_with_too_many_fields_is_a_422(client: httpx.AsyncClient, rou
 
     assert response.status_code == 422
     body = check(response, f"/api/v1/auth/{route}")
-    assert body["detail"][0]["loc"] == ["body"]
-    assert "Too many fields" in body["detail"][0]["msg"]
+    assert body["errors"][0]["loc"] == ["body"]
+    assert "Too many fields" in body["errors"][0]["msg"]
 
 
 async def test_multipart_form_with_a_file_is_a_422(client: httpx.AsyncClient) -> None:
@@ -76,7 +76,7 @@ async def test_rest_register_refuses_a_favourite_with_a_nul(client: httpx.AsyncC
 
     assert response.status_code == 422
     body = check(response, "/api/v1/auth/register")
-    assert body["detail"][0]["loc"] == ["body", "favorite_driver"]
+    assert body["errors"][0]["loc"] == ["body", "favorite_driver"]
 
 
 async def test_rest_preferences_refuse_a_favourite_with_a_nul(client: httpx.AsyncClient) -> None:
@@ -89,7 +89,7 @@ async def test_rest_preferences_refuse_a_favourite_with_a_nul(client: httpx.Asyn
 
     assert response.status_code == 422
     body = check(response, "/api/v1/auth/preferences")
-    assert body["detail"][0]["loc"] == ["body", "favorite_team"]
+    assert body["errors"][0]["loc"] == ["body", "favorite_team"]
     me = await client.get(f"{AUTH}/me", headers=bearer(token))
     assert me.json()["favorite_team"] is None
 

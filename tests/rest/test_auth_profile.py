@@ -8,7 +8,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.support import AUTH, bearer, new_account, rest_register, rest_session
+from tests.auth.support import (
+    AUTH,
+    bearer,
+    invalid_fields,
+    new_account,
+    rest_register,
+    rest_session,
+)
 from tests.plugins.app import ClientFactory
 
 
@@ -79,13 +86,15 @@ async def test_missing_current_password_is_422(client: httpx.AsyncClient) -> Non
 
     assert response.status_code == 422
     assert response.json() == {
-        "detail": [
+        "detail": "current_password: The current password is required to change the email "
+        "or the password",
+        "errors": [
             {
                 "loc": ["body", "current_password"],
                 "msg": "The current password is required to change the email or the password",
                 "type": "value_error",
             }
-        ]
+        ],
     }
 
 
@@ -97,8 +106,8 @@ async def test_wrong_current_password_is_422(client: httpx.AsyncClient) -> None:
     )
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "current_password"]
-    assert response.json()["detail"][0]["msg"] == "Current password is incorrect"
+    assert invalid_fields(response)[0]["loc"] == ["body", "current_password"]
+    assert invalid_fields(response)[0]["msg"] == "Current password is incorrect"
 
 
 async def test_taken_email_is_400(client: httpx.AsyncClient) -> None:
@@ -190,7 +199,7 @@ async def test_invalid_theme_is_422(client: httpx.AsyncClient) -> None:
     )
 
     assert response.status_code == 422
-    assert [e["loc"] for e in response.json()["detail"]] == [
+    assert [e["loc"] for e in invalid_fields(response)] == [
         ["body", "favorite_team"],
         ["body", "theme"],
     ]
