@@ -1,12 +1,16 @@
-"""``/health/live`` (the process answers) and ``/health/ready`` (its dependencies do)."""
+"""``/health/live`` (the process answers), ``/health/ready`` (its dependencies do) and ``/``
+(what this server is and where its docs are)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pypole_gql.resources import get_resources
+from pypole_gql.resources import Resources, get_resources
+from pypole_gql.version import SERVICE_NAME, package_version
 from pypole_gql.web.responses import ORJSONResponse
 
 
@@ -14,17 +18,48 @@ async def live(_request: Request) -> Response:
     return ORJSONResponse({"status": "ok"})
 
 
-async def ready(request: Request) -> Response:
-    checks = await get_resources(request).readiness()
+async def readiness_report(resources: Resources) -> tuple[dict[str, Any], int]:
+    """The body and status of a readiness check (also ``/api/v1/health``'s)."""
+    checks = await resources.readiness()
     ok = all(checks.values())
     body = {
         "status": "ok" if ok else "unavailable",
         "checks": {name: ("ok" if good else "failing") for name, good in checks.items()},
     }
-    return ORJSONResponse(body, status_code=200 if ok else 503)
+    return body, 200 if ok else 503
+
+
+async def ready(request: Request) -> Response:
+    body, status = await readiness_report(get_resources(request))
+    return ORJSONResponse(body, status_code=status)
+
+
+#: Where the server's faces are, below its own address.
+LINKS = {
+    "graphql": "/graphql",
+    "rest": "/api/v1",
+    "swagger_ui": "/api/v1/docs",
+    "redoc": "/api/v1/redoc",
+    "openapi": "/api/v1/openapi.json",
+    "health": "/health/ready",
+}
+
+
+async def root(_request: Request) -> Response:
+    # The older backend answered {"message", "version", "docs"} here; those keys stay.
+    return ORJSONResponse(
+        {
+            "message": f"{SERVICE_NAME}: F1 data over GraphQL and REST",
+            "service": SERVICE_NAME,
+            "version": package_version(),
+            "docs": LINKS["swagger_ui"],
+            "links": LINKS,
+        }
+    )
 
 
 routes = [
+    Route("/", root, methods=["GET", "HEAD"]),
     Route("/health/live", live, methods=["GET", "HEAD"]),
     Route("/health/ready", ready, methods=["GET", "HEAD"]),
 ]

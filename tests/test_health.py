@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,44 @@ def test_silent_port_is_really_silent(silent_port: int) -> None:
             writer.close()
 
     assert asyncio.run(probe()) == b""
+
+
+# -- the older backend's routes (issue 16.5) ------------------------------------------------
+
+
+async def test_api_health_answers_as_ready(make_client: ClientFactory) -> None:
+    async with make_client() as client:
+        ready = await client.get("/health/ready")
+        alias = await client.get("/api/v1/health")
+
+    assert alias.status_code == ready.status_code == 200
+    assert alias.json() == ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+async def test_api_health_is_503_when_the_database_is_down(tmp_path: Path) -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/pypole"
+    async with unmigrated_client(tmp_path, database_url=url) as client:
+        alias = await client.get("/api/v1/health")
+        ready = await client.get("/health/ready")
+
+    assert alias.status_code == ready.status_code == 503
+    assert alias.json() == ready.json()
+    assert alias.json()["checks"]["database"] == "failing"
+
+
+async def test_root_names_the_service_and_its_docs(make_client: ClientFactory) -> None:
+    async with make_client() as client:
+        response = await client.get("/")
+        # Every link it gives is served.
+        statuses = {
+            name: (await client.get(path)).status_code
+            for name, path in response.json()["links"].items()
+            if name != "rest"
+        }
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["service"] == "PyPole GQL"
+    assert body["version"] == version("pypole-gql")
+    assert body["docs"] == "/api/v1/docs" and "message" in body
+    assert statuses == dict.fromkeys(statuses, 200), statuses

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from fastapi.dependencies.models import Dependant
@@ -23,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from pypole_gql.rest.inputs import body_reader
 from pypole_gql.rest.responses import HEADERS, RATE_LIMIT_HEADERS, header_refs
+from pypole_gql.version import package_version
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -45,6 +45,11 @@ TAGS = [
         "live-timing archive (FastF1). `race` is a round number or an event name as FastF1 "
         'accepts it ("Azerbaijan", "Baku").',
     },
+    {
+        "name": "health",
+        "description": "The older backend's health route (the server's own are `/health/live` "
+        "and `/health/ready`, outside the API and its rate limit).",
+    },
     {"name": "documentation", "description": "This document and the pages that show it."},
 ]
 
@@ -53,17 +58,12 @@ INFO: dict[str, Any] = {
     "summary": "The /api/v1 REST shim of PyPole GQL, compatible with the older PyPole "
     "backend's clients.",
     "description": 'Errors are always JSON `{"detail": ...}`: a message, or for a 422 a list '
-    "naming each invalid field. Every response carries the client's rate limit headers; a "
-    "429 adds `Retry-After`. The same data, and more, is served over GraphQL at `/graphql`.",
+    "naming each invalid field (on the account routes, which the older web frontend shows as "
+    "text, `detail` says them in one sentence and `errors` lists them). Every response "
+    "carries the client's rate limit headers; a 429 adds `Retry-After`. The same data, and "
+    "more, is served over GraphQL at `/graphql`.",
     "license_info": {"name": "MIT", "identifier": "MIT"},
 }
-
-
-def _package_version() -> str:
-    try:
-        return version("pypole-gql")
-    except PackageNotFoundError:  # pragma: no cover (running from a bare checkout)
-        return "0.0.0"
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def generate(app: FastAPI) -> dict[str, Any]:
     """The document of ``app`` (FastAPI's, completed as the module says)."""
     document = get_openapi(
         routes=app.routes,
-        version=_package_version(),
+        version=package_version(),
         openapi_version=OPENAPI_VERSION,
         tags=TAGS,
         **INFO,

@@ -37,13 +37,17 @@ def _service(request: Request) -> F1Service:
     return get_resources(request).f1
 
 
-async def _existing_schedule(service: F1Service, season: int | None) -> Schedule:
-    schedule = (
-        await service.current_schedule() if season is None else await service.schedule(season)
-    )
-    if not schedule.races:
-        raise NotFound(f"Season {schedule.season} not found")
-    return schedule
+#: What the schedule and standings routes say of a season without a calendar yet.
+UNPUBLISHED = (
+    "A season that can exist (1950 to five years ahead) but whose calendar Jolpica has not "
+    "published yet answers 200 with an empty list, as the older backend did: its clients "
+    "fall back to the previous season on an empty list."
+)
+
+
+async def _schedule_of(service: F1Service, season: int | None) -> Schedule:
+    """The season's calendar, empty when it is not published yet."""
+    return await service.current_schedule() if season is None else await service.schedule(season)
 
 
 def _schedule(schedule: Schedule) -> Response:
@@ -55,7 +59,6 @@ def _schedule(schedule: Schedule) -> Response:
 async def _round_of(service: F1Service, season: int, round_: int) -> None:
     """:class:`NotFound` unless the season has the round (the service checks both)."""
     if await service.race(season, round_) is None:
-        await _existing_schedule(service, season)
         raise NotFound(f"Round {round_} of season {season} not found")
 
 
@@ -65,10 +68,11 @@ async def _round_of(service: F1Service, season: int, round_: int) -> None:
     response_model=ScheduleBody,
     operation_id="schedule",
     summary="A season's schedule",
-    responses=errors(404, 422, 503),
+    description=UNPUBLISHED,
+    responses=errors(422, 503),
 )
 async def schedule(request: Request, season: SeasonQuery = None) -> Response:
-    return _schedule(await _existing_schedule(_service(request), season))
+    return _schedule(await _schedule_of(_service(request), season))
 
 
 @router.get(
@@ -76,10 +80,11 @@ async def schedule(request: Request, season: SeasonQuery = None) -> Response:
     response_model=ScheduleBody,
     operation_id="current_schedule",
     summary="The current season's schedule",
-    responses=errors(404, 503),
+    description=UNPUBLISHED,
+    responses=errors(503),
 )
 async def current_schedule(request: Request) -> Response:
-    return _schedule(await _existing_schedule(_service(request), None))
+    return _schedule(await _schedule_of(_service(request), None))
 
 
 @router.get(
@@ -102,10 +107,11 @@ async def next_race(request: Request) -> Response:
     response_model=ScheduleBody,
     operation_id="season_schedule",
     summary="A season's schedule",
-    responses=errors(404, 422, 503),
+    description=UNPUBLISHED,
+    responses=errors(422, 503),
 )
 async def season_schedule(request: Request, season: SeasonPath) -> Response:
-    return _schedule(await _existing_schedule(_service(request), season))
+    return _schedule(await _schedule_of(_service(request), season))
 
 
 async def _standings(
@@ -119,9 +125,12 @@ async def _standings(
     if season is not None and round_ is not None:
         await _round_of(service, season, round_)  # both checked before anything loads
     else:
-        season = (await _existing_schedule(service, season)).season
+        calendar = await _schedule_of(service, season)
+        season = calendar.season
         if round_ is not None:
             await _round_of(service, season, round_)
+        elif not calendar.races:  # not published yet: no table to ask Jolpica for
+            return respond(body(season=season, round=None, standings=[]))
     table = await table_of(service, season, round_)
     return respond(
         body(season=table.season, round=table.round, standings=[e.raw for e in table.entries])
@@ -133,7 +142,7 @@ async def _standings(
     response_model=DriverStandingsBody,
     operation_id="driver_standings",
     summary="Driver standings",
-    description="After `round`, or the latest round when left out.",
+    description=f"After `round`, or the latest round when left out. {UNPUBLISHED}",
     responses=errors(404, 422, 503),
 )
 async def driver_standings(
@@ -147,7 +156,7 @@ async def driver_standings(
     response_model=ConstructorStandingsBody,
     operation_id="constructor_standings",
     summary="Constructor standings",
-    description="After `round`, or the latest round when left out.",
+    description=f"After `round`, or the latest round when left out. {UNPUBLISHED}",
     responses=errors(404, 422, 503),
 )
 async def constructor_standings(

@@ -514,3 +514,16 @@ def respond(body: BaseModel, status_code: int = 200) -> Response:
     for name in rows & body.model_fields_set:
         content[name] = getattr(body, name)
     return ORJSONResponse(content, status_code)
+
+
+# -- health ----------------------------------------------------------------------------------
+
+
+class HealthBody(_Body):
+    """Each dependency's check and the verdict."""
+
+    status: str = Field(description="`ok`, or `unavailable` when a check fails", examples=["ok"])
+    checks: dict[str, str] = Field(
+        description="Each dependency (`database`, and `redis` when configured): `ok` or `failing`",
+        examples=[{"database": "ok"}],
+    )

@@ -170,11 +170,8 @@ async def test_rounds_of_a_season_share_one_season_wide_load(
 @pytest.mark.parametrize(
     "path",
     [
-        "/schedule/2030",
-        "/schedule?season=2030",
-        "/standings/drivers?season=2030",
-        "/standings/constructors?season=2030",
         "/standings/drivers?season=2023&round=30",
+        "/standings/drivers?season=2030&round=1",
         "/results/2023/99",
         "/qualifying/2023/23",
         "/results/2030/1",
@@ -187,6 +184,65 @@ async def test_missing_season_or_round_is_404(
         response = await client.get(API + path)
     assert response.status_code == 404
     assert isinstance(response.json()["detail"], str)
+
+
+def _unpublished_season(oracle: ErgastOracle) -> int:
+    """The season after the fixtures' last one: it can be asked for (the wall clock's year
+    and five ahead can), and the CSV has no calendar for it."""
+    return oracle.last_race_with_results()[0] + 1
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/schedule/{season}", "races"),
+        ("/schedule?season={season}", "races"),
+        ("/standings/drivers?season={season}", "standings"),
+        ("/standings/constructors?season={season}", "standings"),
+    ],
+)
+async def test_a_season_not_published_yet_is_an_empty_list(
+    make_client: ClientFactory, replay: Any, oracle: ErgastOracle, path: str, key: str
+) -> None:
+    season = _unpublished_season(oracle)
+    assert oracle.rounds(season) == []
+    async with jolpica_app(make_client, replay) as client:
+        counter = Counter(replay)
+        response = await client.get(API + path.format(season=season))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["season"], body[key]) == (season, [])
+    if key == "standings":
+        assert body["round"] is None
+        # The empty calendar says it all: no standings request goes upstream.
+        assert not [p for p in counter.paths if "standings" in p], counter.paths
+
+
+async def test_current_season_before_its_calendar_is_an_empty_list(
+    make_client: ClientFactory, replay: Any, oracle: ErgastOracle
+) -> None:
+    # The replay's "current" is the season of its clock: a year the CSV has no calendar for.
+    season = _unpublished_season(oracle)
+    assert oracle.rounds(season) == []
+    replay.server.now = datetime(season, 1, 15, tzinfo=UTC)
+    try:
+        async with jolpica_app(make_client, replay) as client:
+            schedule = await client.get(API + "/schedule/current")
+            drivers = await client.get(API + "/standings/drivers")
+            teams = await client.get(API + "/standings/constructors")
+            previous = await client.get(API + f"/standings/drivers?season={season - 1}")
+    finally:
+        replay.server.now = None
+
+    assert schedule.status_code == 200
+    assert schedule.json() == {"season": season, "races": []}
+    assert drivers.status_code == teams.status_code == 200
+    assert drivers.json()["standings"] == teams.json()["standings"] == []
+    # What the older frontend does next: the previous season, which has its standings.
+    assert previous.status_code == 200
+    codes = [entry["Driver"].get("code") for entry in previous.json()["standings"]]
+    assert len(codes) == len(oracle.driver_standings(season - 1)) > 0
 
 
 @pytest.mark.parametrize(
