@@ -152,7 +152,7 @@ async def test_query_parameters_are_keyed_by_name_keeping_repeats_in_order(
 async def test_errors_are_never_cached(harness: Any, replay: Any) -> None:
     async with harness() as h:
         for _ in range(2):
-            assert (await h.client.get(f"{API}/schedule/2030")).status_code == 404
+            assert (await h.client.get(f"{API}/results/2023/30")).status_code == 404
             assert (await h.client.get(f"{API}/results/2023/first")).status_code == 422
         with jolpica_fault(replay, status=503):
             assert (await h.client.get(f"{API}/schedule/2019")).status_code == 503
