@@ -16,6 +16,7 @@ from pypole_gql.rest.docs import router as docs_routes
 from pypole_gql.rest.document import INFO, generate
 from pypole_gql.rest.errors import EXCEPTION_HANDLERS
 from pypole_gql.rest.fastf1 import router as fastf1_routes
+from pypole_gql.rest.fastf1_records import router as fastf1_record_routes
 from pypole_gql.rest.health import router as health_routes
 from pypole_gql.rest.jolpica import router as jolpica_routes
 from pypole_gql.web.responses import ORJSONResponse
@@ -44,7 +45,14 @@ def api_app() -> FastAPI:
         exception_handlers=EXCEPTION_HANDLERS,
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for router in (auth_routes, jolpica_routes, fastf1_routes, health_routes, docs_routes):
+    for router in (
+        auth_routes,
+        jolpica_routes,
+        fastf1_routes,
+        fastf1_record_routes,
+        health_routes,
+        docs_routes,
+    ):
         # The routes themselves, not an included router: the app's routes are then the
         # routes, as Starlette lists them (and as the tests walk them).
         api.router.routes.extend(router.routes)
