@@ -132,9 +132,8 @@ def _rows(items: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def _renamed(rows: list[dict[str, Any]], old: str, new: str) -> list[dict[str, Any]]:
-    for row in rows:
-        row[new] = row.pop(old)
-    return rows
+    """The rows with field ``old`` called ``new``, in the same place."""
+    return [{(new if k == old else k): v for k, v in row.items()} for row in rows]
 
 
 def result_rows(items: Iterable[sessions.SessionResult]) -> list[ResultRow]:
