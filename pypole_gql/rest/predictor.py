@@ -150,7 +150,7 @@ async def score(
     operation_id="ai_prediction",
     summary="Not available: an AI prediction of the race",
     description=f"Always 501. {AI_PREDICTION}",
-    responses=errors(501, notes={501: AI_PREDICTION}),
+    responses=errors(422, 501, notes={501: AI_PREDICTION}),
 )
 async def ai_prediction(year: SeasonPath, round: RoundPath) -> Response:
     raise NotProvided(AI_PREDICTION)

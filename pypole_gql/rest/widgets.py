@@ -56,7 +56,7 @@ async def available() -> Response:
     operation_id="widget_data",
     summary="A widget's data for the signed-in user",
     description=f"Favourites come from the account's preferences. {_DATA}",
-    responses=errors(401, 403, 503),
+    responses=errors(401, 403, 422, 503),
 )
 async def data(request: Request, widget_id: WidgetId, me: Me) -> Response:
     result = await get_resources(request).widgets.data(widget_id, me.user)
@@ -69,7 +69,7 @@ async def data(request: Request, widget_id: WidgetId, me: Me) -> Response:
     operation_id="public_widget_data",
     summary="A widget's data, without personal data",
     description=f"The personal widgets answer a `message` asking to sign in. {_DATA}",
-    responses=errors(),
+    responses=errors(422),
 )
 async def public_data(request: Request, widget_id: WidgetId) -> Response:
     return ORJSONResponse(plain(await get_resources(request).widgets.data(widget_id, None)))
