@@ -33,10 +33,18 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.responses import Response
 
 from pypole_gql.domain import f1, sessions
-from pypole_gql.domain.comparison import RaceDuel
+from pypole_gql.domain.calendar import WeekendSession
+from pypole_gql.domain.comparison import ComparedDriver, RaceDuel
 from pypole_gql.domain.predictions import POSITION_POINTS, ScoringRules, TemplateDriver
-from pypole_gql.domain.profiles import CareerSeason, DriverRaceResult, TeamRace, TeamRaceRow
-from pypole_gql.domain.strategy import RaceStrategy
+from pypole_gql.domain.profiles import (
+    CareerSeason,
+    DriverRaceResult,
+    DriverSummary,
+    TeamRace,
+    TeamRaceRow,
+)
+from pypole_gql.domain.race_weekend import RaceWeekend
+from pypole_gql.domain.strategy import RaceStrategy, StrategySummary
 from pypole_gql.rest import schemas
 from pypole_gql.web.responses import ORJSONResponse
 
@@ -118,18 +126,46 @@ EXTRAS: dict[type, dict[str, Extra]] = {
         ),
     },
     RaceStrategy: {
-        "strategy_distribution": Extra(
-            dict[str, int],
-            lambda s: {str(c.num_stops): c.drivers for c in s.summary.strategy_distribution},
-            "Number of stops -> drivers who made that many (also in `summary`)",
-        ),
         "optimal_strategies": Extra(
             dict[str, list[Any]],
             lambda s: {"all_strategies": [plain(g) for g in s.strategies]},
             "`all_strategies`: `strategies`, best average finishing position first",
         ),
     },
+    StrategySummary: {
+        "strategy_distribution": Extra(
+            dict[str, int],
+            lambda s: {str(c.num_stops): c.drivers for c in s.strategy_distribution},
+            "Number of stops -> drivers who made that many",
+        ),
+    },
+    DriverSummary: {
+        "driver_id": Extra(str, lambda d: d.driver.driver_id, "Jolpica driverId"),
+        "code": Extra(str | None, lambda d: d.driver.code, "Three-letter code"),
+        "name": Extra(str, lambda d: _name(d.driver), "The driver's name"),
+    },
+    ComparedDriver: {
+        "id": Extra(str, lambda d: d.driver.driver_id, "Jolpica driverId (`winner` names it)"),
+        "info": Extra(schemas.JolpicaDriver, lambda d: d.driver.raw, "The driver, as Jolpica"),
+    },
+    RaceWeekend: {
+        "race_info": Extra(schemas.JolpicaRace, lambda w: w.race.raw, "The race, as Jolpica"),
+        "fastest_laps": Extra(
+            dict[str, sessions.Lap | None],
+            lambda w: {"race": w.fastest_lap},
+            "`race`: the race's fastest lap (as `fastest_lap`)",
+        ),
+    },
+    WeekendSession: {
+        "type": Extra(str, lambda s: s.kind.value, "race, practice, qualifying, sprint, ..."),
+        "time": Extra(
+            str | None,
+            lambda s: None if s.starts_at is None else f"{s.starts_at:%H:%M:%S}Z",
+            "UTC start time of day (HH:MM:SSZ), as Jolpica gives it; null if unpublished",
+        ),
+    },
     RaceDuel: {
+        "race": Extra(str, lambda d: d.race_name, "The race's name"),
         "driver1_position": Extra(int | None, lambda d: d.driver1.position, "driver1's place"),
         "driver2_position": Extra(int | None, lambda d: d.driver2.position, "driver2's place"),
     },

@@ -36,7 +36,7 @@ async def test_race_strategy_reads_as_the_page_does(
     stops = {str(n - 1): 0 for n in stints}
     for n in stints:
         stops[str(n - 1)] += 1
-    assert body["strategy_distribution"] == stops
+    assert body["summary"]["strategy_distribution"] == stops
     assert body["summary"]["total_drivers"] == len(stints)
     groups = body["optimal_strategies"]["all_strategies"]
     assert groups == body["strategies"]
