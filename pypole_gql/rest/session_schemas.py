@@ -211,7 +211,7 @@ class TrackMapBody(_SessionEnvelope):
     lap_time: float | None = Field(description="Seconds")
     sample_count: int
     source_sample_count: int = Field(description="Samples in the lap before downsampling")
-    points: Rows[tuple[float, float]] = Field(
+    points: Rows[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(
         description="`[x, y]` of each sample (FastF1's X, Y in 1/10 m, the same axes as "
         "the `x`/`y` of `lap-positions`)"
     )
@@ -230,7 +230,7 @@ class TrackMapBody(_SessionEnvelope):
             lap_time=lap.lap_time,
             sample_count=found.sample_count,
             source_sample_count=found.source_sample_count,
-            points=[(a, b) for a, b in zip(x, y, strict=True)],
+            points=[[a, b] for a, b in zip(x, y, strict=True)],
             time=found.time.tolist(),
             x=x,
             y=y,
