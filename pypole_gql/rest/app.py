@@ -17,6 +17,7 @@ from pypole_gql.rest.docs import router as docs_routes
 from pypole_gql.rest.document import INFO, generate
 from pypole_gql.rest.errors import EXCEPTION_HANDLERS
 from pypole_gql.rest.fastf1 import router as fastf1_routes
+from pypole_gql.rest.fastf1_records import router as fastf1_record_routes
 from pypole_gql.rest.health import router as health_routes
 from pypole_gql.rest.jolpica import router as jolpica_routes
 from pypole_gql.rest.predictor import router as predictor_routes
@@ -54,6 +55,7 @@ def api_app() -> FastAPI:
         auth_routes,
         jolpica_routes,
         fastf1_routes,
+        fastf1_record_routes,
         strategy_routes,
         profile_routes,
         race_weekend_routes,
