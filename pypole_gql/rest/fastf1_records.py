@@ -125,7 +125,7 @@ async def session_track_status(asked: Asked, format: FormatQuery = "json") -> Re
 
 @router.get(
     "/pit-stops",
-    response_model=s.PitStopsBody,
+    response_model=s.SessionPitStopsBody,
     responses=CSV_RESPONSE,
     operation_id="session_pit_stops",
     summary="Pit stops of a session, with Jolpica's durations (races)",
@@ -135,7 +135,7 @@ async def session_pit_stops(
 ) -> Response:
     service = get_resources(request).sessions
     rows = s.pit_stop_rows(await service.pit_stops(asked.data, driver_list(drivers)))
-    body = s.PitStopsBody.of(asked, pit_stops=rows)
+    body = s.SessionPitStopsBody.of(asked, pit_stops=rows)
     return _tabular(asked, "pit-stops", format, rows, body)
 
 

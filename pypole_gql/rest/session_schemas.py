@@ -181,7 +181,7 @@ class TrackStatusBody(_SessionEnvelope):
     track_status: Rows[TrackStatusRow] = Field(description="In time order")
 
 
-class PitStopsBody(_SessionEnvelope):
+class SessionPitStopsBody(_SessionEnvelope):
     pit_stops: Rows[PitStopRow] = Field(description="In order of pit-in")
 
 

@@ -247,7 +247,7 @@ async def test_fastf1_responses_match_the_document(sessions_app: SessionsApp) ->
         (
             "/2018/Azerbaijan/pit-stops?drivers=HAM",
             "/race/{year}/{race}/pit-stops",
-            session_schemas.PitStopsBody,
+            session_schemas.SessionPitStopsBody,
         ),
         (
             "/2018/Azerbaijan/positions",
