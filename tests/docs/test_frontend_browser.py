@@ -263,6 +263,17 @@ def routes(p: Plan) -> list[dict[str, Any]]:
                 "driver_strategies.0.stints.0.num_laps",
             ],
         ),
+        # Race replay and timing pages (issue 12's routes).
+        route(
+            "track map",
+            "/fastf1/race/2018/Baku/track-map?max_points=500",
+            ["driver", "lap_number", "points.0.0", "x.0", "y.0"],
+        ),
+        route(
+            "lap positions",
+            "/fastf1/race/2018/Baku/lap-positions",
+            ["total_laps", "frames.0.lap", "frames.0.drivers", "drivers"],
+        ),
         # Race weekend hub.
         route(
             "race weekend",
