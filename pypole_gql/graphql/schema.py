@@ -39,8 +39,9 @@ def _query_types() -> tuple[type, ...]:
 
 def _mutation_types() -> tuple[type, ...]:
     from pypole_gql.graphql.auth import AuthMutation
+    from pypole_gql.graphql.session_status import SessionStatusMutation
 
-    return (AuthMutation,)
+    return (AuthMutation, SessionStatusMutation)
 
 
 def _root_type(name: str, types: tuple[type, ...], description: str) -> type:
@@ -75,7 +76,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     mutation = _root_type(
         "Mutation",
         _mutation_types(),
-        "Account operations: registration, sign-in, token refresh, sign-out and profile changes.",
+        "Account operations (registration, sign-in, token refresh, sign-out, profile changes) "
+        "and loadSession.",
     )
     return _Schema(
         query=query,

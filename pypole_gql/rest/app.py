@@ -15,6 +15,7 @@ from pypole_gql.rest.auth import router as auth_routes
 from pypole_gql.rest.docs import router as docs_routes
 from pypole_gql.rest.document import INFO, generate
 from pypole_gql.rest.errors import EXCEPTION_HANDLERS
+from pypole_gql.rest.fastf1 import SessionLoading, session_loading
 from pypole_gql.rest.fastf1 import router as fastf1_routes
 from pypole_gql.rest.health import router as health_routes
 from pypole_gql.rest.jolpica import router as jolpica_routes
@@ -41,7 +42,7 @@ def api_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         default_response_class=ORJSONResponse,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, SessionLoading: session_loading},
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     for router in (auth_routes, jolpica_routes, fastf1_routes, health_routes, docs_routes):
