@@ -10,8 +10,9 @@ the status; concurrent clients polling it, or starting it again, share one load
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
@@ -24,8 +25,30 @@ from pypole_gql.services import session_loads
 #: Fields of ``RaceSession`` answered without the session's data.
 WITHOUT_DATA = frozenset({"status", "year", "type", "__typename"})
 
-# Registers the services' enum as the schema's SessionState (strawberry marks the class).
-strawberry.enum(session_loads.SessionState, description="Where a session stands in this server.")
+_STATES = {
+    session_loads.SessionState.NOT_LOADED: "Not loaded in this server and not loading.",
+    session_loads.SessionState.LOADING: "A load runs (startedAt, waiting); poll again after "
+    "retryAfter seconds.",
+    session_loads.SessionState.READY: "Loaded: asking for its data answers at once.",
+    session_loads.SessionState.NOT_AVAILABLE: "Loaded without timing data: the live-timing "
+    "archive has not published it (yet); reason says why. Tried again after "
+    "PYPOLE_FASTF1_UNAVAILABLE_TTL seconds.",
+    session_loads.SessionState.FAILED: "The last load failed (reason); loadSession tries again.",
+}
+
+if TYPE_CHECKING:
+    SessionState = session_loads.SessionState
+else:
+    SessionState = strawberry.enum(
+        enum.Enum(
+            "SessionState",
+            {
+                state.name: strawberry.enum_value(state.value, description=_STATES[state])
+                for state in session_loads.SessionState
+            },
+        ),
+        description="Where a session stands in this server.",
+    )
 
 
 @strawberry.type(
@@ -33,7 +56,7 @@ strawberry.enum(session_loads.SessionState, description="Where a session stands 
     "(`loadSession` does)."
 )
 class SessionStatus:
-    state: session_loads.SessionState = strawberry.field(
+    state: SessionState = strawberry.field(
         description="NOT_LOADED: not loaded and not loading; LOADING: a load runs (see "
         "startedAt, waiting); READY: the data is here; NOT_AVAILABLE: loaded, but the "
         "live-timing archive has no timing data for it (yet), see reason; FAILED: the last "
@@ -55,7 +78,7 @@ class SessionStatus:
     @classmethod
     def of(cls, status: session_loads.SessionStatus) -> SessionStatus:
         return cls(
-            state=status.state,
+            state=SessionState.__members__[status.state.name],
             started_at=status.started_at,
             waiting=status.waiting,
             reason=status.reason,

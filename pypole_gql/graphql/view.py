@@ -7,6 +7,12 @@ rendered by :func:`~pypole_gql.errors.render` in GraphQL's shape) with a JSON
 :data:`~pypole_gql.graphql.limits.MAX_BODY_BYTES` (413, read no further than the limit), a
 batch (400) and a mutation over GET (405). Operations run
 under a timeout (``PYPOLE_GRAPHQL_TIMEOUT``).
+
+``@defer`` is answered as ``multipart/mixed`` (the GraphQL incremental delivery format)
+when the client accepts it: the initial part comes at once, each deferred fragment when it
+is resolved (a session's laps when the session is loaded). The timeout bounds the initial
+part; deferred parts are bounded by the FastF1 load timeout. Errors of deferred parts go
+through the same rendering as the rest (codes kept, unexpected errors masked).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from graphql.execution import SubsequentIncrementalExecutionResult
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -152,6 +159,18 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         )
         error = GraphQLError(timeout.message, original_error=timeout)
         return ExecutionResult(data=None, errors=[render_error(error)])
+
+    async def _process_stream_result(
+        self, request: Request, value: Any, all_pending: list[Any]
+    ) -> tuple[GraphQLHTTPResponse, list[Any]]:
+        # Strawberry renders the initial part through process_result, but passes the
+        # errors of deferred parts as they are: render them here too.
+        if isinstance(value, SubsequentIncrementalExecutionResult):
+            hide = self.schema.config.disable_field_suggestions
+            for item in (*(value.incremental or ()), *(value.completed or ())):
+                if item.errors:
+                    item.errors = [render_error(e, hide_suggestions=hide) for e in item.errors]
+        return await super()._process_stream_result(request, value, all_pending)
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from pypole_gql.cache import Cache
@@ -286,3 +287,97 @@ async def test_rest_prefer_respond_async_answers_202_until_ready(
         plain = await client.get(url)
         assert plain.status_code == 200 and plain.json() == done.json()
         assert fastf1.loads == 1
+
+
+DEFERRED = """
+query Weekend($year: Int!, $round: Int!) {
+  race(year: $year, round: $round) {
+    name
+    ... @defer(label: "session") {
+      session(type: Q) { status { state } laps { driver lapNumber } }
+    }
+  }
+}
+"""
+
+
+def _parts(body: bytes, content_type: str) -> list[dict[str, Any]]:
+    """The JSON parts of a ``multipart/mixed`` answer, in order."""
+    boundary = content_type.split("boundary=")[1].split(";")[0].strip('"')
+    parts = []
+    for chunk in body.split(b"--" + boundary.encode()):
+        _, _, payload = chunk.partition(b"\r\n\r\n")
+        payload = payload.strip()
+        if payload.startswith(b"{"):
+            parts.append(orjson.loads(payload))
+    return parts
+
+
+async def test_defer_on_race_session_streams_the_laps_after_the_race(
+    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader
+) -> None:
+    oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
+    async with make_client(**fastf1_app_settings(replay)) as client:
+        fastf1 = _resources(client).sessions.client
+        response = await client.post(
+            "/graphql",
+            json={"query": DEFERRED, "variables": {"year": 2023, "round": 4}},
+            headers={"Accept": "multipart/mixed"},
+        )
+        assert response.status_code == 200, response.text
+        content_type = response.headers["content-type"]
+        assert content_type.startswith("multipart/mixed"), content_type
+        parts = _parts(response.content, content_type)
+        first = parts[0]
+        assert first["data"] == {"race": {"name": oracle.event["EventName"]}}
+        assert first["hasNext"] is True
+        assert first["pending"][0]["label"] == "session"
+        incremental = [i for p in parts[1:] for i in p.get("incremental", [])]
+        assert len(incremental) == 1
+        session = incremental[0]["data"]["session"]
+        assert session["status"] == {"state": "READY"}
+        assert len(session["laps"]) == len(oracle.laps)
+        assert parts[-1]["hasNext"] is False
+        assert fastf1.loads == 1
+
+        # A client that does not accept multipart answers gets it all in one JSON body.
+        plain = await client.post(
+            "/graphql", json={"query": DEFERRED, "variables": {"year": 2023, "round": 4}}
+        )
+        print("PLAIN", plain.status_code, plain.headers.get("content-type"), plain.text[:300])
+
+
+async def test_deferred_session_errors_keep_their_code(
+    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader
+) -> None:
+    """A deferred session that is NOT_AVAILABLE: the race first, then the error, with its
+    code and reason, in the deferred part."""
+    oracle = fastf1_oracle(2025, "Monaco", "R")
+    round_ = int(oracle.event["RoundNumber"])
+    query = DEFERRED.replace("session(type: Q)", "session(type: R)")
+    async with make_client(**fastf1_app_settings(replay)) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": {"year": 2025, "round": round_}},
+            headers={"Accept": "multipart/mixed"},
+        )
+        assert response.status_code == 200, response.text
+        parts = _parts(response.content, response.headers["content-type"])
+        assert parts[0]["data"] == {"race": {"name": oracle.event["EventName"]}}
+        errors = [
+            e
+            for p in parts[1:]
+            for item in (*p.get("incremental", []), *p.get("completed", []))
+            for e in item.get("errors", [])
+        ]
+        assert [e["extensions"]["code"] for e in errors] == ["NOT_AVAILABLE"], parts
+        assert NO_ARCHIVE in errors[0]["message"]
+
+
+async def test_stream_is_refused(make_client: ClientFactory) -> None:
+    query = "{ season(year: 2023) { races @stream(initialCount: 1) { name } } }"
+    async with make_client() as client:
+        response = await client.post("/graphql", json={"query": query})
+        body = response.json()
+        assert _codes(body) == ["GRAPHQL_VALIDATION_FAILED"], body
+        assert "@stream is not supported" in body["errors"][0]["message"]
