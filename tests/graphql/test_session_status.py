@@ -340,11 +340,12 @@ async def test_defer_on_race_session_streams_the_laps_after_the_race(
         assert parts[-1]["hasNext"] is False
         assert fastf1.loads == 1
 
-        # A client that does not accept multipart answers gets it all in one JSON body.
+        # A client that does not accept multipart answers is told so.
         plain = await client.post(
             "/graphql", json={"query": DEFERRED, "variables": {"year": 2023, "round": 4}}
         )
-        print("PLAIN", plain.status_code, plain.headers.get("content-type"), plain.text[:300])
+        assert plain.status_code == 406, plain.text
+        assert "Accept: multipart/mixed" in plain.json()["errors"][0]["message"]
 
 
 async def test_deferred_session_errors_keep_their_code(
