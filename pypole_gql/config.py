@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     jolpica_ttl: int = Field(default=900, ge=0)
     archive_ttl: int = Field(default=30 * 24 * 3600, ge=0)
     fastf1_ttl: int = Field(default=24 * 3600, ge=0)
+    # A session loaded without its timing data (not published yet) is remembered as
+    # NOT_AVAILABLE this long, then loaded again.
+    fastf1_unavailable_ttl: int = Field(default=300, ge=0)
     stale_grace: int = Field(default=7 * 24 * 3600, ge=0)
     # Whole responses of anonymous GraphQL queries and REST Jolpica reads, kept as long as
     # the data under them.

@@ -124,6 +124,16 @@ class NotFound(AppError):
     default_message = "Not found"
 
 
+class NotAvailable(AppError):
+    """The thing exists but its data is not published (yet): a session whose timing data
+    the live-timing archive does not have. The message says why; asking again later may
+    succeed."""
+
+    code = "NOT_AVAILABLE"
+    status = 404
+    default_message = "No data available for this yet"
+
+
 class UpstreamUnavailable(AppError):
     """An upstream (Jolpica, the live-timing archive) failed and nothing usable was cached."""
 

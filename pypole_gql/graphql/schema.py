@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import DirectiveNode, GraphQLError
+from graphql.validation import ASTValidationRule, ValidationRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -27,6 +28,17 @@ class _Schema(strawberry.Schema):
         # included. AppErrors already logs the unexpected ones (graphql.unexpected_error);
         # AppErrors and parse/validation errors are the client's, not faults of the server.
         return
+
+
+class NoStream(ValidationRule):
+    """``@defer`` is supported (a race at once, its session's laps when loaded); ``@stream``
+    is not: the lists are built whole from data in memory, streaming them gains nothing."""
+
+    def enter_directive(self, node: DirectiveNode, *_args: Any) -> None:
+        if node.name.value == "stream":
+            self.report_error(
+                GraphQLError("@stream is not supported; use @defer on a fragment", node)
+            )
 
 
 def _query_types() -> tuple[type, ...]:
@@ -52,8 +64,9 @@ def _query_types() -> tuple[type, ...]:
 def _mutation_types() -> tuple[type, ...]:
     from pypole_gql.graphql.auth import AuthMutation
     from pypole_gql.graphql.predictions import PredictionMutation
+    from pypole_gql.graphql.session_status import SessionStatusMutation
 
-    return (AuthMutation, PredictionMutation)
+    return (AuthMutation, PredictionMutation, SessionStatusMutation)
 
 
 def _root_type(name: str, types: tuple[type, ...], description: str) -> type:
@@ -75,8 +88,10 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         DocumentLimits,
     ]
+    rules: list[type[ASTValidationRule]] = [NoStream]
     if not introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        rules.append(NoSchemaIntrospectionCustomRule)
+    extensions.append(lambda: AddValidationRules(rules))
     # Last: it sees the rules added above, and runs only when DocumentLimits passed.
     extensions.append(CachedValidation)
     query = _root_type(
@@ -89,12 +104,17 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         "Mutation",
         _mutation_types(),
         "Account operations (registration, sign-in, token refresh, sign-out and profile "
-        "changes) and the signed-in user's race predictions.",
+        "changes), the signed-in user's race predictions, and loadSession.",
     )
     return _Schema(
         query=query,
         mutation=mutation,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not introspection),
+        config=StrawberryConfig(
+            disable_field_suggestions=not introspection,
+            # @defer (multipart/mixed answers): a client gets a race at once and its
+            # session's laps when loaded (see graphql/session_status.py).
+            enable_experimental_incremental_execution=True,
+        ),
         execution_context_class=FastListExecution,
     )

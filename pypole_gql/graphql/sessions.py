@@ -37,6 +37,7 @@ from pypole_gql.graphql.session_records import (
     WeatherSample,
     WeatherSeries,
 )
+from pypole_gql.graphql.session_status import READY, SessionStatus, needs_data, status_of
 from pypole_gql.graphql.session_type import DEFAULT_TYPE, SessionType
 from pypole_gql.services.sessions import SessionService
 
@@ -68,6 +69,8 @@ async def load_session(info: Info, year: int, race: int | str, kind: SessionType
     :data:`MAX_SESSIONS_PER_REQUEST` however it is named ("4", " 4") and one that cannot
     exist does not count."""
     key = _service(info).request(year, race, kind.name)
+    if not needs_data(info):  # only `status`: answered without loading
+        return RaceSession.pending(key)
     asked: set[SessionRequest] = info.context.cache.setdefault(("sessions", "asked"), set())
     asked.add(key)
     if len(asked) > MAX_SESSIONS_PER_REQUEST:
@@ -76,6 +79,24 @@ async def load_session(info: Info, year: int, race: int | str, kind: SessionType
             field="session",
         )
     return RaceSession.of(await _sessions(info).load(key))
+
+
+def _placeholder(asked: SessionRequest) -> domain.SessionData:
+    """Stands in for the data of a session not loaded: only the fields of
+    :data:`~pypole_gql.graphql.session_status.WITHOUT_DATA` are resolved on it."""
+    info = domain.SessionInfo(
+        year=asked.year,
+        round=0,
+        event_name="",
+        session_type=asked.session_type,
+        session_name="",
+        start_time_utc=None,
+        total_laps=None,
+        laps_available=False,
+        telemetry_available=False,
+        timing_available=False,
+    )
+    return domain.SessionData(info=info, drivers=(), laps=(), stints=(), car=None, position=None)
 
 
 def _filter(values: list[str] | list[int] | None, field: str) -> None:
@@ -241,6 +262,22 @@ class RaceSession:
     type: SessionType = strawberry.field(description="Which session of the weekend.")
     starts_at: dt.datetime | None = strawberry.field(description="Scheduled start (UTC).")
     _data: strawberry.Private[domain.SessionData]
+    #: Set on a session not loaded (a selection of ``status`` only).
+    _pending: strawberry.Private[SessionRequest | None] = None
+
+    @classmethod
+    def pending(cls, asked: SessionRequest) -> RaceSession:
+        session = cls.of(_placeholder(asked))
+        session._pending = asked
+        return session
+
+    @strawberry.field(
+        description="Where the session's load stands, answered at once; selected alone (with "
+        "year, type) it never starts a load. READY whenever other fields are selected too "
+        "(they load the session)."
+    )
+    async def status(self, info: Info) -> SessionStatus:
+        return READY if self._pending is None else await status_of(info, self._pending)
 
     @classmethod
     def of(cls, data: domain.SessionData) -> RaceSession:
@@ -278,6 +315,8 @@ class RaceSession:
     ) -> list[Lap]:
         _filter(drivers, "drivers")
         _filter(lap_numbers, "lapNumbers")
+        for driver in drivers or ():  # NOT_FOUND for a driver not entered, as telemetry
+            domain.require_driver(self._data, driver)
         return [
             Lap.of(lap, self._data) for lap in domain.select_laps(self._data, drivers, lap_numbers)
         ]

@@ -7,16 +7,26 @@ rendered by :func:`~pypole_gql.errors.render` in GraphQL's shape) with a JSON
 :data:`~pypole_gql.graphql.limits.MAX_BODY_BYTES` (413, read no further than the limit), a
 batch (400) and a mutation over GET (405). Operations run
 under a timeout (``PYPOLE_GRAPHQL_TIMEOUT``).
+
+``@defer`` is answered as ``multipart/mixed`` (the GraphQL incremental delivery format)
+when the client accepts it: the initial part comes at once, each deferred fragment when it
+is resolved (a session's laps when the session is loaded); a ``@defer`` from a client that
+does not accept ``multipart/mixed`` is refused with a 406 saying so. The timeout bounds the initial
+part; deferred parts are bounded by the FastF1 load timeout. Errors of deferred parts go
+through the same rendering as the rest (codes kept, unexpected errors masked).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError
+from graphql import DirectiveNode, GraphQLError, GraphQLSyntaxError, parse
+from graphql.execution import SubsequentIncrementalExecutionResult
+from graphql.language import Visitor, visit
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -45,6 +55,27 @@ from pypole_gql.resources import get_resources
 from pypole_gql.web.body import read_body, replay_body
 
 log = get_logger("pypole.graphql")
+_DEFER = re.compile(r"@\s*defer\b")
+
+
+def _defers(query: str | None) -> bool:
+    """Whether the document uses ``@defer`` (parsed only when the text mentions it)."""
+    if not query or not _DEFER.search(query):
+        return False
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError:
+        return False  # refused by the execution with its own error
+
+    found = False
+
+    class Directives(Visitor):
+        def enter_directive(self, node: DirectiveNode, *_: object) -> None:
+            nonlocal found
+            found = found or node.name.value == "defer"
+
+    visit(document, Directives())
+    return found
 
 
 class GraphQLView(GraphQL[GraphQLContext, None]):
@@ -135,6 +166,17 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         sub_response: Response,
     ) -> Any:
         """Strawberry's execution, cancelled past ``timeout`` seconds with code TIMEOUT."""
+        accept = request.headers.get("accept", "").lower()
+        if (
+            not isinstance(request_data, list)
+            and "multipart/mixed" not in accept
+            and _defers(request_data.query)
+        ):
+            raise for_status(
+                406,
+                "@defer answers in parts: send Accept: multipart/mixed, or leave @defer out "
+                "(or @defer(if: false)) for one JSON answer",
+            )
         deadline = asyncio.timeout(self.timeout)
         try:
             async with deadline:
@@ -152,6 +194,18 @@ class GraphQLView(GraphQL[GraphQLContext, None]):
         )
         error = GraphQLError(timeout.message, original_error=timeout)
         return ExecutionResult(data=None, errors=[render_error(error)])
+
+    async def _process_stream_result(
+        self, request: Request, value: Any, all_pending: list[Any]
+    ) -> tuple[GraphQLHTTPResponse, list[Any]]:
+        # Strawberry renders the initial part through process_result, but passes the
+        # errors of deferred parts as they are: render them here too.
+        if isinstance(value, SubsequentIncrementalExecutionResult):
+            hide = self.schema.config.disable_field_suggestions
+            for item in (*(value.incremental or ()), *(value.completed or ())):
+                if item.errors:
+                    item.errors = [render_error(e, hide_suggestions=hide) for e in item.errors]
+        return await super()._process_stream_result(request, value, all_pending)
 
     async def process_result(
         self, request: Request, result: ExecutionResult

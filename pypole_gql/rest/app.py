@@ -16,6 +16,7 @@ from pypole_gql.rest.comparison import router as comparison_routes
 from pypole_gql.rest.docs import router as docs_routes
 from pypole_gql.rest.document import INFO, generate
 from pypole_gql.rest.errors import EXCEPTION_HANDLERS
+from pypole_gql.rest.fastf1 import SessionLoading, session_loading
 from pypole_gql.rest.fastf1 import router as fastf1_routes
 from pypole_gql.rest.fastf1_records import router as fastf1_record_routes
 from pypole_gql.rest.health import router as health_routes
@@ -48,7 +49,7 @@ def api_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         default_response_class=ORJSONResponse,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, SessionLoading: session_loading},
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     routers = (

@@ -82,7 +82,7 @@ def _declared(dependant: Dependant) -> Iterator[str]:
     """Parameter names in the order the route takes them (its dependencies' first)."""
     for sub in dependant.dependencies:
         yield from _declared(sub)
-    for param in (*dependant.path_params, *dependant.query_params):
+    for param in (*dependant.path_params, *dependant.query_params, *dependant.header_params):
         yield param.alias
 
 

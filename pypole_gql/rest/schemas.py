@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (
@@ -70,6 +71,16 @@ class ErrorBody(_Body):
     """Every error but 422: a human-readable message."""
 
     detail: str = Field(examples=["Not found"])
+
+
+class SessionLoadingBody(_Body):
+    """A session still loading (the 202 of ``Prefer: respond-async``): ask again after
+    ``Retry-After`` seconds."""
+
+    detail: str = Field(examples=["The session is loading; retry after 2 seconds"])
+    status: str = Field(description="The session's state: LOADING", examples=["LOADING"])
+    started_at: datetime | None = Field(description="When the load started (UTC)")
+    waiting: int = Field(description="Requests in this server waiting for the load")
 
 
 class ValidationIssue(_Body):

@@ -19,6 +19,12 @@ FastF1's own fuzzy match, under a key of its own.
 
 Decoded sessions stay in a small in-process LRU, so a request on a warm session costs
 neither a Redis read of megabytes nor a decode.
+
+A load that comes back without the session's timing data (not published yet) is no good
+load: it is not cached as the session, only remembered as NOT_AVAILABLE for
+``PYPOLE_FASTF1_UNAVAILABLE_TTL`` seconds, after which the next request loads it again.
+Where a session stands (:meth:`SessionService.status`) and loads in the background
+(:meth:`SessionService.start_load`) are tracked by :mod:`pypole_gql.services.session_loads`.
 """
 
 from __future__ import annotations
@@ -49,10 +55,11 @@ from pypole_gql.domain.sessions import (
     track_map,
     with_jolpica_durations,
 )
-from pypole_gql.errors import BadUserInput, NotFound, UpstreamUnavailable
+from pypole_gql.errors import AppError, BadUserInput, NotAvailable, NotFound, UpstreamUnavailable
 from pypole_gql.logging import get_logger, note_data_read
 from pypole_gql.services.f1 import F1Service
-from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, decode_payload
+from pypole_gql.services.session_loads import SessionLoads, SessionState, SessionStatus
+from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, decode_payload, payload_meta
 
 log = get_logger("pypole.sessions")
 
@@ -60,6 +67,9 @@ log = get_logger("pypole.sessions")
 DECODED_TTL: Final = 600
 #: Marks a cached "no such session" answer (a payload starts with ``b"PPF1"``).
 _MISSING: Final = b"PPNF"
+#: Suffix of the key that remembers a session loaded without its timing data.
+_UNAVAILABLE: Final = ":unavailable"
+_FAILED_MESSAGE: Final = "The session could not be loaded"
 _GRAND_PRIX: Final = re.compile(r"\s*\b(grand prix|gp)\s*$")
 
 
@@ -166,6 +176,7 @@ class SessionService:
         *,
         ttl: int,
         archive_ttl: int,
+        unavailable_ttl: int = 300,
         memory_sessions: int = 4,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -176,6 +187,8 @@ class SessionService:
         self._f1 = f1
         self.ttl = ttl
         self.archive_ttl = archive_ttl
+        self.unavailable_ttl = unavailable_ttl
+        self.loads = SessionLoads(failure_ttl=unavailable_ttl, clock=clock)
         self._memory_sessions = memory_sessions
         self._clock = clock
         self._decoded: OrderedDict[str, tuple[SessionData, float]] = OrderedDict()
@@ -185,7 +198,14 @@ class SessionService:
     def from_settings(
         cls, settings: Settings, client: FastF1Client, cache: Cache, f1: F1Service
     ) -> SessionService:
-        return cls(client, cache, f1, ttl=settings.fastf1_ttl, archive_ttl=settings.archive_ttl)
+        return cls(
+            client,
+            cache,
+            f1,
+            ttl=settings.fastf1_ttl,
+            archive_ttl=settings.archive_ttl,
+            unavailable_ttl=settings.fastf1_unavailable_ttl,
+        )
 
     @property
     def client(self) -> FastF1Client:
@@ -202,7 +222,65 @@ class SessionService:
         return await self.load(self.request(year, race, session_type))
 
     async def load(self, asked: SessionRequest) -> SessionData:
-        """The session of arguments :meth:`request` parsed."""
+        """The session of arguments :meth:`request` parsed; :class:`NotAvailable` when
+        its timing data is not published (yet)."""
+        return await self._get(*await self._key(asked))
+
+    async def status(self, asked: SessionRequest) -> SessionStatus:
+        """Where the session stands, at once: never starts a load (it may read the cache,
+        and the season's calendar to know the round). :class:`NotFound` for an event that
+        does not exist."""
+        key, year, _, _ = await self._key(asked)
+        status = await self._status(key, year)
+        if not status.ready:
+            # Changes any moment: a response that shows it must not be cached.
+            note_data_read(self._clock())
+        return status
+
+    async def start_load(self, asked: SessionRequest) -> SessionStatus:
+        """Start loading the session in the background unless it is ready or loading (a
+        running load is joined, never repeated); its status after that."""
+        key, year, load_as, kind = await self._key(asked)
+        status = await self._status(key, year)
+        if status.state in (SessionState.NOT_LOADED, SessionState.FAILED):
+            self.loads.start(key, lambda: self._get(key, year, load_as, kind))
+            status = self.loads.loading(key) or status
+        note_data_read(self._clock())
+        return status
+
+    async def _status(self, key: str, year: int) -> SessionStatus:
+        held = self._decoded.get(key)
+        if held is not None and held[1] > self._clock():
+            note_data_read(held[1])
+            return SessionStatus(SessionState.READY)
+        loading = self.loads.loading(key)
+        if loading is not None:
+            return loading
+        marker = await self._cache.peek(key + _UNAVAILABLE)
+        if marker is not None:
+            return SessionStatus(SessionState.NOT_AVAILABLE, reason=marker[0].decode())
+        failure = self.loads.failure(key)
+        if failure is not None:
+            return failure
+        stored = await self._cache.peek(key)
+        if stored is None:
+            return SessionStatus(SessionState.NOT_LOADED)
+        payload, fresh_until = stored
+        if payload.startswith(_MISSING):
+            raise NotFound(payload[len(_MISSING) :].decode(errors="replace"))
+        # Decoded now, so the request that follows the status is served from memory.
+        self._remember(key, await self._decode(payload), min(fresh_until, self._ttl_until(year)))
+        note_data_read(fresh_until)
+        return SessionStatus(SessionState.READY)
+
+    def _ttl_until(self, year: int) -> float:
+        return self._clock() + min(self._ttl(year), DECODED_TTL)
+
+    def _ttl(self, year: int) -> int:
+        return self.archive_ttl if year < datetime.now(UTC).year else self.ttl
+
+    async def _key(self, asked: SessionRequest) -> tuple[str, int, int | str, str]:
+        """The cache key of the session, its year, what FastF1 is asked for and the type."""
         year, target, kind = asked.year, asked.race, asked.session_type
         round_ = await self._resolve_round(year, target)
         if round_ is not None:
@@ -215,7 +293,7 @@ class SessionService:
                 f"fastf1:session:{year}:name={normalise_name(str(target))}:{kind}:p{FORMAT_VERSION}"
             )
             load_as = target
-        return await self._get(key, year, load_as, kind)
+        return key, year, load_as, kind
 
     async def _resolve_round(self, year: int, race: int | str) -> int | None:
         memo_key = (year, race if isinstance(race, int) else normalise_name(race))
@@ -256,28 +334,60 @@ class SessionService:
             self._decoded.move_to_end(key)
             note_data_read(held[1])  # what a response built on it may be cached for
             return held[0]
-        ttl = self.archive_ttl if year < datetime.now(UTC).year else self.ttl
+        ttl = self._ttl(year)
+        marker = await self._cache.peek(key + _UNAVAILABLE)
+        if marker is not None:
+            raise NotAvailable(marker[0].decode())
 
         async def load() -> bytes:
             try:
-                return await self._client.load_session(year, race, kind, telemetry=True)
+                payload = await self._client.load_session(year, race, kind, telemetry=True)
             except NotFound as exc:
                 return _MISSING + exc.message.encode()
+            if payload_meta(payload).get("timing_available") is False:
+                # Not the session, only its absence for now: remembered briefly, and the
+                # error (never cached by get_or_load) reaches every request waiting on it.
+                raise await self._not_available(key, await self._decode(payload))
+            return payload
 
-        payload = await self._cache.get_or_load(
-            key, load, ttl=ttl, encode=_same, decode=_same, compress=True
-        )
+        with self.loads.waiting(key):
+            try:
+                payload = await self._cache.get_or_load(
+                    key, load, ttl=ttl, encode=_same, decode=_same, compress=True
+                )
+            except (NotAvailable, NotFound):
+                raise
+            except AppError as exc:
+                self.loads.failed(key, exc.message)
+                raise
+            except Exception:
+                self.loads.failed(key, _FAILED_MESSAGE)
+                raise
         if payload.startswith(_MISSING):
             raise NotFound(payload[len(_MISSING) :].decode(errors="replace"))
-        # Decoding is a few ms of numpy work; bigger payloads go to a thread.
-        if len(payload) > 256 * 1024:
-            data = await asyncio.to_thread(decode_payload, payload)
-        else:
-            data = decode_payload(payload)
+        data = await self._decode(payload)
+        if not data.info.timing_available:  # cached before such loads were refused
+            await self._cache.invalidate(key)
+            raise await self._not_available(key, data)
         # The decoded copy is a short-lived shortcut past the cache, not a second cache: it
         # never outlives the entry and is re-read from the store every few minutes.
         self._remember(key, data, now + min(ttl, DECODED_TTL))
         return data
+
+    async def _not_available(self, key: str, data: SessionData) -> NotAvailable:
+        """The error for a load without timing data, remembered for ``unavailable_ttl``."""
+        reason = data.info.timing_unavailable_reason or "no lap timing data"
+        message = f"No lap timing data for {data.label} yet: {reason}"
+        await self._cache.put(key + _UNAVAILABLE, message.encode(), ttl=self.unavailable_ttl)
+        log.info("sessions.not_available", key=key, reason=reason)
+        return NotAvailable(message)
+
+    @staticmethod
+    async def _decode(payload: bytes) -> SessionData:
+        # Decoding is a few ms of numpy work; bigger payloads go to a thread.
+        if len(payload) > 256 * 1024:
+            return await asyncio.to_thread(decode_payload, payload)
+        return decode_payload(payload)
 
     def _remember(self, key: str, data: SessionData, until: float) -> None:
         if self._memory_sessions == 0:
@@ -340,6 +450,7 @@ class SessionService:
         self._rounds.clear()
 
     async def aclose(self) -> None:
+        await self.loads.aclose()
         self._decoded.clear()
         await self._client.aclose()
 
