@@ -7,7 +7,9 @@ long as their data.
 * has no ``Authorization`` header (a signed-in user's answer is never shared);
 * is a single GraphQL request (no batch) sent as ``GET ?query=`` or ``POST`` with an
   ``application/json`` body of at most :data:`MAX_REQUEST_BYTES`, without ``extensions``
-  and without asking for a streamed (multipart or event-stream) answer;
+  and without asking for a streamed (multipart or event-stream) answer (a persisted query
+  arrives here as a plain one: :class:`~pypole_gql.graphql.persisted.PersistedQueries`,
+  in front, puts the text in and takes the extension out);
 * selects a ``query`` operation. The operation type comes from the server's own parse of
   the query text (remembered per text), never from anything the client says about it.
 
@@ -28,6 +30,14 @@ Entries live in a bounded in-process LRU and, when the app's cache is Redis, in 
 well (through :meth:`Cache.put` / :meth:`Cache.peek`), so every worker shares them. A hit
 sends the stored bytes with the headers of the original answer; the layer sits inside the
 rate limiter and the access log (``response_cache=hit``), so both still see the request.
+
+HTTP caching (:mod:`pypole_gql.web.http_cache`): on a miss the view's answer is held until
+complete, then sent with its caching headers. A kept answer carries a strong ``ETag`` (a
+hash of its bytes, stored with it) and, over ``GET``, ``Cache-Control: public,
+max-age=<seconds to its fresh-until>``; a request whose ``If-None-Match`` names the tag is
+answered ``304`` with no body (hit or miss alike). Over ``POST``, answers not kept (errors,
+no cached data under them) and anything passed on are ``no-store``, signed-in ones
+``private, no-store``; every answer here has ``Vary: Accept, Authorization``.
 
 :class:`RestResponseCache` applies the same rules to the REST shim's Jolpica routes
 (``GET /api/v1/jolpica/...`` without ``Authorization``), keyed by the path and the query
