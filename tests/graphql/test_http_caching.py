@@ -32,6 +32,7 @@ from tests.auth.support import bearer, gql_register
 from tests.jolpica_support import Counter, at_most
 from tests.plugins.app import running_app
 from tests.plugins.app import test_settings as app_settings
+from tests.plugins.fastf1 import SessionsApp
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "queries"
@@ -385,3 +386,19 @@ async def test_errors_are_not_cacheable(harness: Any) -> None:
     assert "etag" not in invalid.headers
     assert missing.status_code == 404
     assert missing.headers["cache-control"] == "no-store"
+
+
+async def test_fastf1_rest_reads_carry_etag_and_revalidate(sessions_app: SessionsApp) -> None:
+    url = "/api/v1/fastf1/race/2018/Baku/stints"
+    first = await sessions_app.client.get(url)
+    assert first.status_code == 200, first.text
+    assert first.json()["year"] == 2018
+    assert first.headers["etag"] == strong_etag(first.content)
+    ttl = sessions_app.resources.settings.fastf1_ttl
+    assert 0 < max_age(first) <= min(ttl, MAX_TTL)
+    revalidated = await sessions_app.client.get(
+        url, headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+    assert revalidated.headers["etag"] == first.headers["etag"]
