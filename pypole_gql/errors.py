@@ -184,6 +184,15 @@ class PayloadTooLarge(AppError):
     default_message = "Request body too large"
 
 
+class NotProvided(AppError):
+    """A route of the older backend that needs data no source here has (an "AI prediction"
+    model): answered, documented, never with invented data."""
+
+    code = "NOT_IMPLEMENTED"
+    status = 501
+    default_message = "Not implemented"
+
+
 class Internal(AppError):
     """An unexpected failure, shown without detail."""
 

@@ -18,8 +18,14 @@ from pypole_gql.config import Settings
 from pypole_gql.db.engine import Database
 from pypole_gql.logging import get_logger
 from pypole_gql.ratelimit import RateLimiter
+from pypole_gql.services.comparison import ComparisonService
 from pypole_gql.services.f1 import F1Service
+from pypole_gql.services.predictions import PredictionService
+from pypole_gql.services.profiles import ProfileService
+from pypole_gql.services.race_weekend import RaceWeekendService
 from pypole_gql.services.sessions import SessionService
+from pypole_gql.services.strategy import StrategyService
+from pypole_gql.services.widgets import WidgetService
 from pypole_gql.upstream.budget import OutboundBudget
 from pypole_gql.upstream.fastf1 import FastF1Client, FastF1Config
 from pypole_gql.upstream.http import HttpClient
@@ -44,6 +50,12 @@ class Resources:
     jolpica: JolpicaClient
     f1: F1Service
     sessions: SessionService
+    profiles: ProfileService
+    comparison: ComparisonService
+    strategy: StrategyService
+    race_weekend: RaceWeekendService
+    predictions: PredictionService
+    widgets: WidgetService
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def readiness(self) -> dict[str, bool]:
@@ -94,6 +106,10 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         sessions = SessionService.from_settings(settings, fastf1, cache, f1)
         stack.push_async_callback(sessions.aclose)
+        # The frontend's pages: stateless over the two data services (and the database
+        # for predictions); nothing of their own to open or close.
+        profiles = ProfileService(f1)
+        predictions = PredictionService(db, f1)
         resources = Resources(
             settings=settings,
             db=db,
@@ -104,6 +120,12 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
             jolpica=jolpica,
             f1=f1,
             sessions=sessions,
+            profiles=profiles,
+            comparison=ComparisonService(f1, sessions),
+            strategy=StrategyService(sessions, f1),
+            race_weekend=RaceWeekendService(f1, sessions),
+            predictions=predictions,
+            widgets=WidgetService(f1, sessions, profiles, predictions),
         )
         log.info("app.resources_ready", database=db.engine.url.render_as_string(hide_password=True))
         yield resources

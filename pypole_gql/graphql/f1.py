@@ -18,6 +18,7 @@ from pypole_gql.domain import f1 as domain
 from pypole_gql.graphql import f1_loaders as loaders
 from pypole_gql.graphql.context import Info
 from pypole_gql.graphql.drivers import Driver
+from pypole_gql.graphql.pit_stops import JolpicaPitStop
 from pypole_gql.graphql.session_type import DEFAULT_TYPE, SessionType
 from pypole_gql.graphql.sessions import RaceSession, load_session
 
@@ -308,6 +309,14 @@ class Race:
     async def sprint(self, info: Info) -> list[RaceResult]:
         entry = (await loaders.sprints(info).load(self.season)).for_round(self.round)
         return [RaceResult.of(r) for r in entry.rows] if entry else []
+
+    @_resolver(
+        description="Pit stops of the race as Jolpica lists them, in its order (by lap, "
+        "then time); empty when Jolpica has none (not published yet, or an old season)."
+    )
+    async def pit_stops(self, info: Info) -> list[JolpicaPitStop]:
+        stops = await loaders.pit_stops(info).load((self.season, self.round))
+        return [JolpicaPitStop.of(s, self.season) for s in stops]
 
     @_resolver(
         description="A session of this weekend with its laps, stints and telemetry (FastF1 "

@@ -72,3 +72,7 @@ def constructors(info: Info) -> DataLoader[int, tuple[domain.Constructor, ...]]:
 
 def driver(info: Info) -> DataLoader[str, domain.Driver | None]:
     return _loader(info, "driver", F1Service.driver)
+
+
+def pit_stops(info: Info) -> DataLoader[tuple[int, int], tuple[domain.JolpicaPitStop, ...]]:
+    return _loader(info, "pit_stops", lambda s, key: s.pit_stops(*key))

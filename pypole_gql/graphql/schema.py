@@ -32,15 +32,28 @@ class _Schema(strawberry.Schema):
 def _query_types() -> tuple[type, ...]:
     from pypole_gql.graphql.auth import AuthQuery
     from pypole_gql.graphql.f1 import F1Query
+    from pypole_gql.graphql.predictions import PredictionQuery
+    from pypole_gql.graphql.profiles import ProfileQuery
     from pypole_gql.graphql.sessions import SessionQuery
+    from pypole_gql.graphql.strategy import StrategyQuery
+    from pypole_gql.graphql.widgets import WidgetQuery
 
-    return (AuthQuery, F1Query, SessionQuery)
+    return (
+        AuthQuery,
+        F1Query,
+        SessionQuery,
+        ProfileQuery,
+        StrategyQuery,
+        WidgetQuery,
+        PredictionQuery,
+    )
 
 
 def _mutation_types() -> tuple[type, ...]:
     from pypole_gql.graphql.auth import AuthMutation
+    from pypole_gql.graphql.predictions import PredictionMutation
 
-    return (AuthMutation,)
+    return (AuthMutation, PredictionMutation)
 
 
 def _root_type(name: str, types: tuple[type, ...], description: str) -> type:
@@ -75,7 +88,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     mutation = _root_type(
         "Mutation",
         _mutation_types(),
-        "Account operations: registration, sign-in, token refresh, sign-out and profile changes.",
+        "Account operations (registration, sign-in, token refresh, sign-out and profile "
+        "changes) and the signed-in user's race predictions.",
     )
     return _Schema(
         query=query,

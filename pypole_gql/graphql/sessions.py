@@ -1,4 +1,6 @@
-"""GraphQL for loaded sessions (FastF1 data): laps, stints, fastest laps and telemetry.
+"""GraphQL for loaded sessions (FastF1 data): laps, stints, fastest laps, telemetry, and
+the fields answering the session's records (:mod:`.session_records`) and lap analysis
+(:mod:`.session_analysis`).
 
 ``Query.session`` and ``Race.session`` resolve through one DataLoader made per request, so
 a query asking for laps, stints and telemetry of a session, from either entry point,
@@ -25,6 +27,16 @@ from pypole_gql.errors import BadUserInput
 from pypole_gql.graphql import f1_loaders
 from pypole_gql.graphql.context import Info
 from pypole_gql.graphql.drivers import Driver
+from pypole_gql.graphql.session_analysis import LapComparison, Telemetry, TrackMap
+from pypole_gql.graphql.session_records import (
+    LapPosition,
+    PitStop,
+    RaceControlMessage,
+    SessionResult,
+    TrackStatusChange,
+    WeatherSample,
+    WeatherSeries,
+)
 from pypole_gql.graphql.session_type import DEFAULT_TYPE, SessionType
 from pypole_gql.services.sessions import SessionService
 
@@ -69,49 +81,6 @@ async def load_session(info: Info, year: int, race: int | str, kind: SessionType
 def _filter(values: list[str] | list[int] | None, field: str) -> None:
     if values is not None and len(values) > MAX_FILTER_ITEMS:
         raise BadUserInput(f"{field} may list at most {MAX_FILTER_ITEMS} items", field=field)
-
-
-@strawberry.type(description="Car telemetry of one lap, one list per channel, all equally long.")
-class Telemetry:
-    driver: str = strawberry.field(description="Three-letter driver code.")
-    lap_number: int = strawberry.field(description="The lap.")
-    sample_count: int = strawberry.field(description="Samples in each channel list.")
-    time: list[float] = strawberry.field(description="Seconds since the lap started.")
-    distance: list[float] = strawberry.field(
-        description="Metres driven since the lap's first sample."
-    )
-    speed: list[float] = strawberry.field(description="Speed in km/h.")
-    rpm: list[float] = strawberry.field(description="Engine revolutions per minute.")
-    gear: list[int] = strawberry.field(description="Gear engaged (0 = neutral).")
-    throttle: list[float] = strawberry.field(description="Throttle pedal, percent (0 to 100).")
-    brake: list[bool] = strawberry.field(description="Whether the brake is applied.")
-    drs: list[int] = strawberry.field(
-        description="DRS state as F1 live timing codes it (10, 12, 14: open)."
-    )
-    x: list[float] | None = strawberry.field(
-        description="Car position X (1/10 m), interpolated; null without position data."
-    )
-    y: list[float] | None = strawberry.field(
-        description="Car position Y (1/10 m), interpolated; null without position data."
-    )
-
-    @classmethod
-    def of(cls, t: domain.Telemetry) -> Telemetry:
-        return cls(
-            driver=t.driver,
-            lap_number=t.lap_number,
-            sample_count=t.sample_count,
-            time=t.time.tolist(),
-            distance=t.distance.tolist(),
-            speed=t.speed.tolist(),
-            rpm=t.rpm.tolist(),
-            gear=t.gear.tolist(),
-            throttle=t.throttle.tolist(),
-            brake=t.brake.tolist(),
-            drs=t.drs.tolist(),
-            x=None if t.x is None else t.x.tolist(),
-            y=None if t.y is None else t.y.tolist(),
-        )
 
 
 MaxPoints = Annotated[
@@ -260,7 +229,11 @@ DriverFilter = Annotated[
 ]
 
 
-@strawberry.type(description="A loaded session of a race weekend: laps, stints, telemetry.")
+@strawberry.type(
+    description="A loaded session of a race weekend: laps, stints, telemetry, results, "
+    "weather, race control, track status, pit stops, positions, the track map and lap "
+    "comparisons, all from the one FastF1 load."
+)
 class RaceSession:
     year: int = strawberry.field(description="The season.")
     round: int = strawberry.field(description="The round within the season.")
@@ -337,6 +310,113 @@ class RaceSession:
     ) -> Telemetry | None:
         found = SessionService.telemetry(self._data, driver, lap, max_points=max_points)
         return None if found is None else Telemetry.of(found)
+
+    @strawberry.field(
+        description="FastF1's Session.results in its order (finishing order for a race, "
+        "qualifying order for a qualifying): positions, grid, status, points, Q1/Q2/Q3, "
+        "time, team colour, headshot URL."
+    )
+    def results(self) -> list[SessionResult]:
+        return [SessionResult.of(r) for r in domain.results(self._data)]
+
+    @strawberry.field(
+        description="FastF1's Session.weather_data, in time order (one sample a minute); "
+        "empty when the archive has none for the session. See weatherSeries for the same "
+        "columnar."
+    )
+    def weather(self) -> list[WeatherSample]:
+        return [WeatherSample.of(w) for w in domain.weather(self._data)]
+
+    @strawberry.field(description="The rows of weather, columnar: one list per channel.")
+    def weather_series(self) -> WeatherSeries:
+        return WeatherSeries.of(domain.weather(self._data))
+
+    @strawberry.field(
+        description="FastF1's Session.race_control_messages in time order, optionally of "
+        "one category and flag (both matched without regard to case)."
+    )
+    def race_control(
+        self,
+        category: Annotated[
+            str | None,
+            strawberry.argument(description="Flag, SafetyCar, Drs, CarEvent or Other."),
+        ] = None,
+        flag: Annotated[
+            str | None,
+            strawberry.argument(description="E.g. YELLOW, DOUBLE YELLOW, RED, BLUE, CLEAR."),
+        ] = None,
+    ) -> list[RaceControlMessage]:
+        return [RaceControlMessage.of(m) for m in domain.race_control(self._data, category, flag)]
+
+    @strawberry.field(
+        description="FastF1's Session.track_status: each change of the track's status, in "
+        "time order (green, yellow, safety car, red, virtual safety car)."
+    )
+    def track_status(self) -> list[TrackStatusChange]:
+        return [TrackStatusChange.of(t) for t in domain.track_status(self._data)]
+
+    @strawberry.field(
+        description="Pit stops from FastF1's laps (pit-in and pit-out times, pit-lane time, "
+        "tyres before and after), in order of pit-in, with Jolpica's duration of the stop "
+        "where Jolpica has it (races)."
+    )
+    async def pit_stops(self, info: Info, drivers: DriverFilter = None) -> list[PitStop]:
+        _filter(drivers, "drivers")
+        stops = await _service(info).pit_stops(self._data, drivers)
+        return [PitStop.of(s) for s in stops]
+
+    @strawberry.field(
+        description="Position, gap to the leader and interval at each lap's end, one row per "
+        "lap in FastF1's lap order; gaps from the laps' Time, over every driver."
+    )
+    def positions(self, drivers: DriverFilter = None) -> list[LapPosition]:
+        _filter(drivers, "drivers")
+        return [LapPosition.of(p) for p in domain.positions(self._data, drivers)]
+
+    @strawberry.field(
+        description="The car's x, y and z through one lap: driver's lap `lap`, the driver's "
+        "fastest lap without `lap`, the session's fastest lap with neither. Null when the "
+        "session has no position data; NOT_FOUND for an unknown driver or lap."
+    )
+    def track_map(
+        self,
+        driver: Annotated[
+            str | None, strawberry.argument(description="Driver code or car number.")
+        ] = None,
+        lap: Annotated[
+            int | None, strawberry.argument(description="Lap number (needs driver).")
+        ] = None,
+        max_points: MaxPoints = None,
+    ) -> TrackMap | None:
+        found = SessionService.track_map(self._data, driver, lap, max_points=max_points)
+        return None if found is None else TrackMap.of(found)
+
+    @strawberry.field(
+        description="Two to four laps on the first lap's distance axis: speed, throttle, "
+        "brake and gear of each, and the time delta along the lap (FastF1's "
+        "utils.delta_time). NOT_FOUND for an unknown driver or lap and for a lap without "
+        "car data."
+    )
+    def compare(
+        self,
+        drivers: Annotated[
+            list[str],
+            strawberry.argument(
+                description="2 to 4 driver codes or car numbers; one may repeat, to compare "
+                "two laps of one driver. The first is the reference."
+            ),
+        ],
+        laps: Annotated[
+            list[int] | None,
+            strawberry.argument(
+                description="The lap of each driver, in the same order; each driver's "
+                "fastest lap when omitted."
+            ),
+        ] = None,
+    ) -> LapComparison | None:
+        _filter(drivers, "drivers")
+        _filter(laps, "laps")
+        return LapComparison.of(SessionService.compare(self._data, drivers, laps))
 
 
 TypeArgument = Annotated[

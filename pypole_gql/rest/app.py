@@ -12,12 +12,19 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pypole_gql.rest.auth import router as auth_routes
+from pypole_gql.rest.comparison import router as comparison_routes
 from pypole_gql.rest.docs import router as docs_routes
 from pypole_gql.rest.document import INFO, generate
 from pypole_gql.rest.errors import EXCEPTION_HANDLERS
 from pypole_gql.rest.fastf1 import router as fastf1_routes
+from pypole_gql.rest.fastf1_records import router as fastf1_record_routes
 from pypole_gql.rest.health import router as health_routes
 from pypole_gql.rest.jolpica import router as jolpica_routes
+from pypole_gql.rest.predictor import router as predictor_routes
+from pypole_gql.rest.profiles import router as profile_routes
+from pypole_gql.rest.race_weekend import router as race_weekend_routes
+from pypole_gql.rest.strategy import router as strategy_routes
+from pypole_gql.rest.widgets import router as widget_routes
 from pypole_gql.web.responses import ORJSONResponse
 
 
@@ -44,7 +51,21 @@ def api_app() -> FastAPI:
         exception_handlers=EXCEPTION_HANDLERS,
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    for router in (auth_routes, jolpica_routes, fastf1_routes, health_routes, docs_routes):
+    routers = (
+        auth_routes,
+        jolpica_routes,
+        fastf1_routes,
+        fastf1_record_routes,
+        strategy_routes,
+        profile_routes,
+        race_weekend_routes,
+        widget_routes,
+        comparison_routes,
+        predictor_routes,
+        health_routes,
+        docs_routes,
+    )
+    for router in routers:
         # The routes themselves, not an included router: the app's routes are then the
         # routes, as Starlette lists them (and as the tests walk them).
         api.router.routes.extend(router.routes)

@@ -23,6 +23,7 @@ from pypole_gql.errors import (
     AppError,
     BadUserInput,
     Internal,
+    NotProvided,
     RequestInvalid,
     for_status,
     render,
@@ -76,7 +77,7 @@ async def app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     if isinstance(exc, BadUserInput) and not isinstance(exc, RequestInvalid):
         return _respond(request, exc, _loc(request, exc.field))
-    if exc.http_status >= 500:
+    if exc.http_status >= 500 and not isinstance(exc, NotProvided):
         log.warning("rest.error", code=exc.code, path=request.url.path, message=exc.message)
     return _respond(request, exc)
 

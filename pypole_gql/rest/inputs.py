@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from fastapi import Depends
 from fastapi.dependencies.models import Dependant
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -43,7 +43,9 @@ def validate(model: type[M], data: Any, where: str) -> M:
 
 class BodyReader(Generic[M]):
     """Reads the body into ``model``: JSON, or also a form when ``media`` names one (the
-    first media type is what the document lists first). Not ``required``: no body is ``{}``."""
+    first media type is what the document lists first). Not ``required``: no body is ``{}``.
+    A JSON object, or a bare JSON array when ``model`` is a ``RootModel`` that takes one
+    (the older predictor client posts its picks as an array)."""
 
     def __init__(
         self, model: type[M], *, media: Sequence[str] = (JSON,), required: bool = True
@@ -65,7 +67,9 @@ class BodyReader(Generic[M]):
             raise RequestInvalid(
                 [{"loc": ["body"], "msg": "Invalid JSON body", "type": "json_invalid"}]
             ) from exc
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) and not (
+            isinstance(data, list) and issubclass(self.model, RootModel)
+        ):
             raise RequestInvalid(
                 [
                     {

@@ -9,12 +9,14 @@ fixed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import Path, Query
 from pydantic import StringConstraints
 
 from pypole_gql.domain import params
+from pypole_gql.errors import InvalidParam
 
 if TYPE_CHECKING:
     SessionTypeName = str
@@ -66,3 +68,39 @@ MaxPointsQuery = Annotated[
         json_schema_extra={"minimum": params.MIN_POINTS, "maximum": params.MAX_POINTS},
     ),
 ]
+FormatQuery = Annotated[
+    Literal["json", "csv"],
+    Query(
+        description="`json` (the default) or `csv`: the rows as RFC 4180 CSV with a header "
+        "row, as a download (`Content-Disposition` names the file)."
+    ),
+]
+#: The most drivers or laps a list parameter may name.
+MAX_LIST_ITEMS = 100
+DriverListText = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=400, pattern=r"^\w+( *, *\w+)*$"
+    ),
+]
+DriversQuery = Annotated[
+    list[DriverListText] | None,
+    Query(
+        description="Only these drivers (codes or car numbers): repeat the parameter "
+        "(`drivers=HAM&drivers=VET`) or separate them with commas. All when left out.",
+    ),
+]
+OptionalDriverQuery = Annotated[DriverText | None, Query(description=_DRIVER)]
+OptionalLapQuery = Annotated[
+    int | None, Query(ge=1, le=500, description="Lap number (needs `driver`).")
+]
+
+
+def driver_list(values: Sequence[str] | None, *, field: str = "drivers") -> list[str] | None:
+    """``drivers=HAM,VET&drivers=44`` as ``["HAM", "VET", "44"]``; ``None`` when left out."""
+    if values is None:
+        return None
+    names = [name.strip() for value in values for name in value.split(",")]
+    if len(names) > MAX_LIST_ITEMS:
+        raise InvalidParam(field, "{field} may name at most {most} items", most=MAX_LIST_ITEMS)
+    return names

@@ -16,9 +16,11 @@ ERRORS: dict[int, tuple[str, ErrorModel]] = {
     401: ("Not authenticated: missing, invalid, expired or revoked credentials", ErrorBody),
     403: ("The account is inactive", ErrorBody),
     404: ("Not found; the message names what", ErrorBody),
+    409: ("The request conflicts with the state of the resource; the message says why", ErrorBody),
     413: ("Request body larger than 64 KiB", ErrorBody),
     422: ("Invalid input; `detail` lists each offending field", ValidationErrorBody),
     429: ("Rate limit exceeded; retry after `Retry-After` seconds", ErrorBody),
+    501: ("No data source of this server provides this; `detail` says what", ErrorBody),
     503: (
         "Upstream data source (or our database) unavailable and nothing cached; "
         "retry after `Retry-After` seconds",

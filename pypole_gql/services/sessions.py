@@ -37,7 +37,18 @@ from pypole_gql.config import Settings
 from pypole_gql.domain import params
 from pypole_gql.domain.f1 import Race, Schedule
 from pypole_gql.domain.params import SessionRequest
-from pypole_gql.domain.sessions import SessionData, Telemetry, lap_telemetry
+from pypole_gql.domain.sessions import (
+    LapComparison,
+    PitStop,
+    SessionData,
+    Telemetry,
+    TrackMap,
+    compare,
+    lap_telemetry,
+    pit_stops,
+    track_map,
+    with_jolpica_durations,
+)
 from pypole_gql.errors import BadUserInput, NotFound, UpstreamUnavailable
 from pypole_gql.logging import get_logger, note_data_read
 from pypole_gql.services.f1 import F1Service
@@ -284,6 +295,44 @@ class SessionService:
         (:func:`~pypole_gql.domain.sessions.lap_telemetry`); ``None`` when none was
         published. :class:`NotFound` for an unknown driver or lap."""
         return lap_telemetry(data, driver, lap, max_points=params.max_points(max_points))
+
+    @staticmethod
+    def track_map(
+        data: SessionData,
+        driver: str | None = None,
+        lap: int | None = None,
+        *,
+        max_points: int | None = None,
+    ) -> TrackMap | None:
+        """One lap's position samples (:func:`~pypole_gql.domain.sessions.track_map`),
+        by default the session's fastest lap; ``None`` without position data."""
+        return track_map(data, driver, lap, max_points=params.max_points(max_points))
+
+    @staticmethod
+    def compare(
+        data: SessionData, drivers: list[str], laps: list[int] | None = None
+    ) -> LapComparison:
+        """2 to 4 laps on one distance axis with the time delta
+        (:func:`~pypole_gql.domain.sessions.compare`); :class:`NotFound` for a lap without
+        car data."""
+        return compare(data, drivers, laps)
+
+    async def pit_stops(self, data: SessionData, drivers: list[str] | None = None) -> list[PitStop]:
+        """The session's pit stops from FastF1's laps, with Jolpica's duration joined on
+        for a race (Jolpica lists the stops of races only).
+
+        Jolpica being unavailable is not the stops' failure: they are answered without
+        its durations (and the miss is logged)."""
+        stops = pit_stops(data, drivers)
+        info = data.info
+        if info.session_type != "R" or not stops:
+            return stops
+        try:
+            jolpica = await self._f1.pit_stops(info.year, info.round)
+        except UpstreamUnavailable:
+            log.warning("sessions.jolpica_pit_stops_unavailable", year=info.year, round=info.round)
+            return stops
+        return with_jolpica_durations(data, stops, jolpica)
 
     def forget_decoded(self) -> None:
         """Drop the in-process decoded sessions and resolved rounds (the cache keeps both)."""

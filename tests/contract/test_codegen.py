@@ -10,6 +10,7 @@ itself needs only httpx and pydantic, and is imported here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -35,6 +36,7 @@ from pypole_gql.config import Settings
 from pypole_gql.db.migrate import upgrade_async
 from tests.jolpica_oracle import ErgastOracle, oracle_for
 from tests.plugins import app as app_plugin
+from tests.plugins.fastf1 import SessionsApp, fastf1_app_settings
 from tests.plugins.services import unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -125,15 +127,9 @@ def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
-@pytest.fixture
-def graphql_url(tmp_path: Path, replay: Any) -> Iterator[str]:
-    """``/graphql`` of the app served by uvicorn on a free loopback port, Jolpica replayed."""
-    settings = app_plugin.test_settings(
-        tmp_path,
-        jolpica_url=f"{replay.url}/ergast/f1",
-        jolpica_rate="1000/second",
-        redis_namespace=f"pypole-test-{uuid.uuid4().hex[:10]}",
-    )
+@contextlib.contextmanager
+def _served(settings: Settings) -> Iterator[str]:
+    """``/graphql`` of the app served by uvicorn on a free loopback port."""
     server, thread = _serve(settings)
     deadline = time.monotonic() + 30
     while not server.started:
@@ -146,6 +142,33 @@ def graphql_url(tmp_path: Path, replay: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def graphql_url(tmp_path: Path, replay: Any) -> Iterator[str]:
+    """``/graphql`` of the app served by uvicorn on a free loopback port, Jolpica replayed."""
+    settings = app_plugin.test_settings(
+        tmp_path,
+        jolpica_url=f"{replay.url}/ergast/f1",
+        jolpica_rate="1000/second",
+        redis_namespace=f"pypole-test-{uuid.uuid4().hex[:10]}",
+    )
+    with _served(settings) as url:
+        yield url
+
+
+@pytest.fixture
+def sessions_graphql_url(tmp_path: Path, replay: Any, sessions_app: SessionsApp) -> Iterator[str]:
+    """The same, with FastF1 replayed too and sharing the sessions app's Redis namespace: a
+    session that app loaded is read from Redis, not loaded again."""
+    settings = app_plugin.test_settings(
+        tmp_path,
+        **fastf1_app_settings(
+            replay, redis_url=sessions_app.redis_url, redis_namespace=sessions_app.namespace
+        ),
+    )
+    with _served(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +204,43 @@ async def test_season_dashboard_through_the_generated_client(
     assert [(s.constructor.constructor_id, s.points) for s in season.constructor_standings] == [
         (row.ref, row.points) for row in oracle.constructor_standings(2023)
     ]
+
+
+async def test_race_analysis_through_the_generated_client(
+    client_package: ModuleType,
+    sessions_graphql_url: str,
+    sessions_app: SessionsApp,
+    oracle: ErgastOracle,
+) -> None:
+    """Issue 12's fields, typed: the 2018 race (loaded once by the sessions app, read here
+    from the Redis it shares)."""
+    # The sessions app loads the race (once per test run); this server then reads it.
+    warm = await sessions_app.graphql('{ session(year: 2018, race: "4") { round } }')
+    assert "errors" not in warm, warm
+    async with client_package.PyPoleClient(url=sessions_graphql_url) as client:
+        analysis = await client.race_analysis(
+            year=2018, round=4, type_=client_package.SessionType.R, drivers=["HAM", "BOT"]
+        )
+    race = analysis.race
+    assert race is not None and race.name == oracle.race_name(2018, 4)
+    session = race.session
+    assert session is not None and session.event_name == "Azerbaijan Grand Prix"
+    assert [(r.driver_id, r.position, r.points) for r in session.results] == [
+        (row.driver_ref, row.position, row.points) for row in oracle.results(2018, 4)
+    ]
+    assert session.weather_series.sample_count == len(session.weather_series.time) > 0
+    assert session.race_control and session.track_status and session.positions
+    joined = [s for s in session.pit_stops if s.jolpica_duration is not None]
+    assert len(joined) == len(race.pit_stops) > 0
+    assert isinstance(session.race_control[0].time, dt.datetime)
+    track = session.track_map
+    assert track is not None and track.lap_number > 0
+    assert track.sample_count == len(track.x) == len(track.y) > 100
+    comparison = session.compare
+    assert comparison is not None and [lap.driver for lap in comparison.laps] == ["HAM", "BOT"]
+    reference, other = comparison.laps
+    assert reference.lap_time is not None and other.lap_time is not None
+    assert abs(other.delta[-1] - (other.lap_time - reference.lap_time)) < 0.05
 
 
 async def test_account_through_the_generated_client(

@@ -44,6 +44,7 @@ DASHBOARD_OPERATIONS = {
     "NextRace",
     "DriverLapsAndStints",
     "LapTelemetry",
+    "RaceAnalysis",
     "Register",
     "Login",
     "RefreshToken",

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute, Mount, Route
 
 from pypole_gql.cli import main as cli_main
-from pypole_gql.rest import api_routes, schemas
+from pypole_gql.rest import api_routes, schemas, session_schemas
 from pypole_gql.rest.openapi import build_openapi, render_openapi
 from tests.jolpica_support import jolpica_app
 from tests.plugins.app import ClientFactory
@@ -232,6 +232,46 @@ async def test_fastf1_responses_match_the_document(sessions_app: SessionsApp) ->
         ),
         ("/2018/Azerbaijan/stints", "/race/{year}/{race}/stints", schemas.StintsBody),
         ("/2018/Azerbaijan/fastest-lap", "/race/{year}/{race}/fastest-lap", schemas.FastestLapBody),
+        ("/2018/Azerbaijan/results", "/race/{year}/{race}/results", session_schemas.ResultsBody),
+        ("/2018/Azerbaijan/weather", "/race/{year}/{race}/weather", session_schemas.WeatherBody),
+        (
+            "/2018/Azerbaijan/race-control?category=Flag",
+            "/race/{year}/{race}/race-control",
+            session_schemas.RaceControlBody,
+        ),
+        (
+            "/2018/Azerbaijan/track-status",
+            "/race/{year}/{race}/track-status",
+            session_schemas.TrackStatusBody,
+        ),
+        (
+            "/2018/Azerbaijan/pit-stops?drivers=HAM",
+            "/race/{year}/{race}/pit-stops",
+            session_schemas.SessionPitStopsBody,
+        ),
+        (
+            "/2018/Azerbaijan/positions",
+            "/race/{year}/{race}/positions",
+            session_schemas.PositionsBody,
+        ),
+        (
+            "/2018/Azerbaijan/track-map?max_points=50",
+            "/race/{year}/{race}/track-map",
+            session_schemas.TrackMapBody,
+        ),
+        (
+            "/2018/Azerbaijan/compare?drivers=HAM,BOT",
+            "/race/{year}/{race}/compare",
+            session_schemas.CompareBody,
+        ),
+        (
+            "/2018/Azerbaijan/lap-positions",
+            "/race/{year}/{race}/lap-positions",
+            session_schemas.LapPositionsBody,
+        ),
+        ("/2018/Azerbaijan/compare?drivers=HAM&laps=500", "/race/{year}/{race}/compare", None),
+        ("/2018/Azerbaijan/compare?drivers=HAM&drivers=ZZZ", "/race/{year}/{race}/compare", None),
+        ("/2018/Azerbaijan/track-map?lap=2", "/race/{year}/{race}/track-map", None),
         ("/2018/Azerbaijan/laps?session_type=XX", "/race/{year}/{race}/laps", None),
         ("/2018/Azerbaijan/driver/ZZZ/laps", "/race/{year}/{race}/driver/{driver}/laps", None),
     ]
@@ -239,3 +279,22 @@ async def test_fastf1_responses_match_the_document(sessions_app: SessionsApp) ->
         response = await sessions_app.client.get(base + url)
         assert (response.status_code == 200) == (model is not None), (url, response.text)
         check(response, "/api/v1/fastf1" + path, model)
+
+
+def test_tabular_fastf1_routes_document_their_csv() -> None:
+    paths = build_openapi()["paths"]
+    for route in (
+        "results",
+        "weather",
+        "race-control",
+        "track-status",
+        "pit-stops",
+        "positions",
+        "track-map",
+        "compare",
+        "lap-positions",
+    ):
+        operation = paths[f"/api/v1/fastf1/race/{{year}}/{{race}}/{route}"]["get"]
+        content = operation["responses"]["200"]["content"]
+        assert set(content) == {"application/json", "text/csv"}, route
+        assert any(p["name"] == "format" for p in operation["parameters"]), route

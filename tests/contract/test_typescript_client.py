@@ -16,9 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import session_records_oracle as records
 from tests.auth.support import REGISTER, new_account
-from tests.contract.test_codegen import graphql_url, oracle  # noqa: F401 (fixtures)
+from tests.contract.test_codegen import (  # noqa: F401 (fixtures)
+    graphql_url,
+    oracle,
+    sessions_graphql_url,
+)
 from tests.jolpica_oracle import ErgastOracle
+from tests.plugins.fastf1 import OracleLoader, SessionsApp
 from tests.plugins.services import unavailable
 
 CLIENT = Path(__file__).resolve().parents[2] / "clients" / "typescript"
@@ -104,3 +110,45 @@ def test_a_graphql_error_is_reported_with_its_code(
 
     assert done.returncode == 1
     assert done.stderr.startswith("pypole: BAD_USER_INPUT: year must be between 1950"), done.stderr
+
+
+async def test_the_race_analysis_example_reads_issue_12s_fields(
+    compiled: Path,
+    sessions_graphql_url: str,  # noqa: F811 (the fixture)
+    sessions_app: SessionsApp,
+    fastf1_oracle: OracleLoader,
+    oracle: ErgastOracle,  # noqa: F811 (the fixture)
+    fixtures_dir: Path,
+) -> None:
+    # The sessions app loads the race (once per test run); the server reads it from Redis.
+    warm = await sessions_app.graphql('{ session(year: 2018, race: "4") { round } }')
+    assert "errors" not in warm, warm
+    done = subprocess.run(
+        ["node", str(compiled / "race_analysis.js"), "2018", "4", "HAM", "BOT"],
+        env={**os.environ, "PYPOLE_URL": sessions_graphql_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    session = fastf1_oracle(2018, "Baku", "R")
+    laps = session.laps
+    jolpica = records.jolpica_pit_stops(fixtures_dir, 2018, 4)
+    stops = records.pit_stops(session)
+    status = session.track_status
+    ham, bot = (laps.pick_drivers(code).pick_fastest()["LapTime"] for code in ("HAM", "BOT"))
+    delta = (bot - ham).total_seconds()
+    results = session.results
+    winner = results[results["Position"] == 1]["Abbreviation"].iat[0]
+    assert oracle.results(2018, 4)[0].driver_ref == results["DriverId"].iat[0]
+    lines = done.stdout.splitlines()
+    assert lines[:4] == [
+        f"{oracle.race_name(2018, 4)}: won by {winner}",
+        f"pit stops: {len(stops)} ({len(jolpica)} with Jolpica's duration)",
+        f"Jolpica pit stops: {len(jolpica)}",
+        f"safety car deployments: {int((status['Status'] == '4').sum())}",
+    ]
+    assert lines[4].startswith("BOT vs HAM: ")
+    assert abs(float(lines[4].split(": ")[1].split(" ")[0]) - delta) < 0.05

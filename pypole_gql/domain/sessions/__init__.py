@@ -12,10 +12,12 @@ one kind of question from it:
 * :mod:`.pits`: pit stops from the laps' pit-lane times;
 * :mod:`.positions`: lap-by-lap position, gap to the leader, interval;
 * :mod:`.track_map`: one lap's position samples;
-* :mod:`.compare`: laps on one distance axis with the time delta.
+* :mod:`.compare`: laps on one distance axis with the time delta;
+* :mod:`.lap_frames`: every car's position and place at each lap's end (a replay).
 """
 
 from pypole_gql.domain.sessions.compare import ComparedLap, LapComparison, compare
+from pypole_gql.domain.sessions.lap_frames import CarAtLapEnd, LapFrame, lap_frames
 from pypole_gql.domain.sessions.laps import fastest_lap, find_lap, select_laps
 from pypole_gql.domain.sessions.model import (
     SESSION_TYPES,
@@ -53,11 +55,13 @@ __all__ = [
     "QUICKLAP_THRESHOLD",
     "SESSION_TYPES",
     "BoolArray",
+    "CarAtLapEnd",
     "ComparedLap",
     "FloatArray",
     "IntArray",
     "Lap",
     "LapComparison",
+    "LapFrame",
     "LapPosition",
     "PitStop",
     "RaceControlMessage",
@@ -77,6 +81,7 @@ __all__ = [
     "elapsed",
     "fastest_lap",
     "find_lap",
+    "lap_frames",
     "lap_telemetry",
     "pit_stops",
     "positions",
