@@ -65,11 +65,13 @@ class _Connection(asyncio.Protocol):
         window: Window,
         expect_length: int | None,
         done: asyncio.Future[None],
+        expect_status: int = 200,
     ) -> None:
         self.request = request
         self.tally = tally
         self.window = window
         self.expect_length = expect_length
+        self.expect_status = expect_status
         self.done = done
         self.buffer = bytearray()
         self.need = -1
@@ -98,11 +100,14 @@ class _Connection(asyncio.Protocol):
             head = bytes(self.buffer[:end]).lower()
             self.status = int(head[9:12])
             at = head.find(b"\r\ncontent-length:")
-            if at < 0:
+            if at >= 0:
+                stop = head.find(b"\r\n", at + 2)
+                length = int(head[at + 17 : stop if stop > 0 else None])
+            elif self.status in (204, 304):  # no body, and no length to say so
+                length = 0
+            else:
                 self._fail()
                 return
-            stop = head.find(b"\r\n", at + 2)
-            length = int(head[at + 17 : stop if stop > 0 else None])
             self.need = end + 4 + length
         if len(self.buffer) < self.need:
             return
@@ -111,7 +116,7 @@ class _Connection(asyncio.Protocol):
             tally = self.tally
             tally.statuses[self.status] = tally.statuses.get(self.status, 0) + 1
             body_length = self.need - (self.buffer.find(b"\r\n\r\n") + 4)
-            if self.status != 200 or (
+            if self.status != self.expect_status or (
                 self.expect_length is not None and body_length != self.expect_length
             ):
                 tally.failures += 1
@@ -152,6 +157,7 @@ async def run(
     start_at: float,
     expect_length: int | None,
     stop_file: str | None = None,
+    expect_status: int = 200,
 ) -> dict[str, object]:
     host, port, request = build_request(url, method, body, headers)
     loop = asyncio.get_running_loop()
@@ -173,6 +179,7 @@ async def run(
                 window=window,
                 expect_length=expect_length,
                 done=d,
+                expect_status=expect_status,
             ),
             host,
             port,
@@ -218,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=0.5)
     parser.add_argument("--start-at", type=float, default=0.0, help="epoch seconds")
     parser.add_argument("--expect-length", type=int)
+    parser.add_argument("--expect-status", type=int, default=200)
     parser.add_argument("--stop-file", help="end the window early once this file exists")
     args = parser.parse_args(argv)
     body = b""
@@ -243,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             start_at=args.start_at,
             expect_length=args.expect_length,
             stop_file=args.stop_file,
+            expect_status=args.expect_status,
         )
     )
     json.dump(result, sys.stdout)

@@ -1,14 +1,17 @@
 """The baseline: a plain Starlette endpoint answering JSON bytes held in memory.
 
 ``BENCH_PLAIN_DIR`` names a folder of ``<name>.json`` files, read once at start-up;
-``GET`` or ``POST /plain/<name>`` answers that file's bytes as ``application/json``.
-Nothing else runs per request: no middleware, no parsing of the request body, no log.
+``GET`` or ``POST /plain/<name>`` answers that file's bytes as ``application/json``;
+``GET /revalidate/<name>`` answers 304 (the same ``ETag``, ``Cache-Control`` and ``Vary``
+as the app's) when ``If-None-Match`` names the bytes' tag, else the bytes. Nothing else runs
+per request: no middleware, no parsing of the request body, no log.
 
     BENCH_PLAIN_DIR=... uvicorn bench.plain:app
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -24,6 +27,7 @@ def _bodies() -> dict[str, bytes]:
 
 
 BODIES = _bodies()
+ETAGS = {name: '"' + hashlib.sha256(body).hexdigest()[:32] + '"' for name, body in BODIES.items()}
 
 
 async def plain(request: Request) -> Response:
@@ -33,6 +37,21 @@ async def plain(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
+async def revalidate(request: Request) -> Response:
+    name = request.path_params["name"]
+    body = BODIES.get(name)
+    if body is None:
+        return Response(status_code=404)
+    headers = {
+        "etag": ETAGS[name],
+        "cache-control": "public, max-age=86400",
+        "vary": "Accept, Authorization",
+    }
+    if request.headers.get("if-none-match") == ETAGS[name]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
 async def live(request: Request) -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
 
@@ -40,6 +59,7 @@ async def live(request: Request) -> Response:
 app = Starlette(
     routes=[
         Route("/plain/{name}", plain, methods=["GET", "POST"]),
+        Route("/revalidate/{name}", revalidate),
         Route("/health/live", live),
     ]
 )

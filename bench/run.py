@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
@@ -210,6 +211,7 @@ class Bench:
         expect_length: int | None = None,
         server: Server | None = None,
         stop_file: Path | None = None,
+        expect_status: int = 200,
     ) -> Load:
         """Throughput and latency of ``url`` under load from generator processes.
 
@@ -225,6 +227,7 @@ class Bench:
             duration=duration,
             expect_length=expect_length,
             stop_file=stop_file,
+            expect_status=expect_status,
         )
         return self.finish_load(running, server=server)
 
@@ -240,6 +243,7 @@ class Bench:
         expect_length: int | None = None,
         start_at: float | None = None,
         stop_file: Path | None = None,
+        expect_status: int = 200,
     ) -> RunningLoad:
         """Start the generator processes of one load; :meth:`finish_load` collects them.
 
@@ -284,6 +288,8 @@ class Bench:
                 command += ["--expect-length", str(expect_length)]
             if stop_file is not None:
                 command += ["--stop-file", str(stop_file)]
+            if expect_status != 200:
+                command += ["--expect-status", str(expect_status)]
             commands.append(command)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
@@ -390,6 +396,47 @@ class Bench:
         figure = Figure(2, "cached REST shim route (/api/v1/jolpica/schedule/2023) vs plain")
         app = self.shared_app()
         self._versus_plain(figure, app, "rest", f"{app.url}/api/v1/jolpica/schedule/2023", None)
+        return figure
+
+    def figure_9(self) -> Figure:
+        figure = Figure(9, "304 revalidation (GET /graphql, If-None-Match) vs plain")
+        app = self.shared_app()
+        query = urllib.parse.urlencode(
+            {"query": SCHEDULE, "variables": json.dumps({"year": 2023}, separators=(",", ":"))}
+        )
+        url = f"{app.url}/graphql?{query}"
+        answer = self.warm(url)
+        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - loopback
+            etag = response.headers["ETag"]
+        status, _, _ = http(url, headers={"If-None-Match": etag})
+        if etag is None or status != 304:
+            raise ServerError(f"no 304 for {url} (ETag {etag!r}, status {status})")
+        plain = self.stack.start_plain("plain-9", {"schedule": answer})
+        headers = [f"If-None-Match: {etag}"]
+        ours, base = self.alternate(
+            2,
+            lambda d: self.load(
+                url, headers=headers, duration=d, expect_length=0, server=app, expect_status=304
+            ),
+            lambda d: self.load(
+                f"{plain.url}/revalidate/schedule",
+                headers=headers,
+                duration=d,
+                expect_length=0,
+                server=plain,
+                expect_status=304,
+            ),
+        )
+        self.stack.stop(plain)
+        ratio = ours.rps / base.rps if base.rps else 0.0
+        figure.rows += [
+            ours.row("304 from the response cache", bytes=0),
+            base.row("plain Starlette 304, same ETag", bytes=0),
+        ]
+        figure.rows[0].extra["ratio"] = round(ratio, 3)
+        figure.summary = (
+            f"throughput ratio {ratio:.2f}; goal >= 0.90: {'met' if ratio >= 0.9 else 'NOT met'}"
+        )
         return figure
 
     def figure_3(self) -> Figure:
@@ -670,6 +717,7 @@ FIGURES: dict[int, Callable[[Bench], Figure]] = {
     6: Bench.figure_6,
     7: Bench.figure_7,
     8: Bench.figure_8,
+    9: Bench.figure_9,
 }
 
 

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from pypole_gql.config import Settings
+from pypole_gql.config import ConfigError, Settings
+from pypole_gql.graphql.persisted import ManifestError, PersistedQueries, load_manifest
 from pypole_gql.graphql.response_cache import ResponseCache, RestResponseCache
 from pypole_gql.graphql.schema import build_schema
 from pypole_gql.graphql.view import make_view
@@ -65,8 +66,33 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.add_middleware(response_cache.wrap)
     app.state.response_cache = response_cache
     app.state.rest_response_cache = rest_response_cache
+    # Persisted queries (APQ, the allow-list): outside the response cache, which then sees
+    # a request by hash as the same query sent in full.
+    persisted = PersistedQueries(_manifest(settings), persisted_only=settings.persisted_only)
+    app.add_middleware(persisted.wrap)
+    app.state.persisted_queries = persisted
     app.add_middleware(RateLimitMiddleware)  # inside RequestContext: logged with client IP
     app.add_middleware(RequestContextMiddleware)
     if settings.allowed_origins:
         app.add_middleware(CORS, origins=settings.allowed_origins)  # outermost: see web/cors.py
     return app
+
+
+def _manifest(settings: Settings) -> dict[str, str]:
+    """The persisted query manifest's operations: none when there is no file, unless only
+    persisted operations may run (then a missing or broken manifest stops the start)."""
+    path = settings.resolved_persisted_queries_file
+    if not path.exists() and not settings.persisted_only:
+        return {}
+    try:
+        manifest = load_manifest(path)
+    except ManifestError as exc:
+        if settings.persisted_only:
+            raise ConfigError(
+                f"PYPOLE_PERSISTED_ONLY is on but the manifest cannot be used: {exc} "
+                "(write it with `pypole persist DIR`)"
+            ) from None
+        log.warning("persisted_queries.manifest_unusable", error=str(exc))
+        return {}
+    log.info("persisted_queries.manifest", path=str(path), operations=len(manifest))
+    return manifest

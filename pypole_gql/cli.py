@@ -130,6 +130,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["PYPOLE_LIVETIMING_URL"] = handle.url
         os.environ["PYPOLE_SCHEDULE_URL"] = f"{handle.url}/f1schedule"
         settings = _settings()
+    if settings.persisted_only:
+        from pypole_gql.graphql.persisted import ManifestError, load_manifest
+
+        try:
+            load_manifest(settings.resolved_persisted_queries_file)
+        except ManifestError as exc:
+            _fail(f"PYPOLE_PERSISTED_ONLY is on: {exc} (write it with `pypole persist DIR`)")
     if settings.database_url.startswith("sqlite"):
         from pypole_gql.db.migrate import upgrade
 
@@ -194,6 +201,66 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     from pypole_gql.graphql.schema import build_schema
 
     _write(print_schema(build_schema()) + "\n", args.output)
+    return 0
+
+
+def cmd_persist(args: argparse.Namespace) -> int:
+    import os as _os
+
+    import orjson
+    from graphql import GraphQLError, parse, validate
+
+    from pypole_gql.graphql.persisted import (
+        ManifestError,
+        canonical_operations,
+        manifest_document,
+        manifest_operations,
+        sha256_hex,
+    )
+    from pypole_gql.graphql.schema import build_schema
+
+    settings = _settings()
+    folder = Path(args.directory)
+    if not folder.is_dir():
+        _fail(f"persist: {folder} is not a directory")
+    files = sorted(folder.rglob("*.graphql"))
+    if not files:
+        _fail(f"persist: no .graphql files in {folder}")
+    documents = []
+    for path in files:
+        try:
+            documents.append(parse(path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, GraphQLError) as exc:
+            _fail(f"persist: {path}: {exc}")
+    try:
+        operations = canonical_operations(documents)
+    except ManifestError as exc:
+        _fail(f"persist: {exc}")
+    schema = build_schema(introspection=settings.introspection_enabled)._schema
+    for name, _kind, text in operations:
+        problems = validate(schema, parse(text))
+        if problems:
+            _fail(f"persist: operation {name or '(anonymous)'}: {problems[0].message}")
+    output = Path(args.output) if args.output else settings.resolved_persisted_queries_file
+    known: list[tuple[str | None, str, str]] = []
+    if output.exists() and not args.replace:
+        try:
+            known = manifest_operations(output)
+        except ManifestError as exc:
+            _fail(f"persist: {exc} (use --replace to overwrite it)")
+    merged = manifest_document([*known, *operations])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".tmp")
+    partial.write_bytes(orjson.dumps(merged, option=orjson.OPT_INDENT_2) + b"\n")
+    _os.replace(partial, output)  # readers see the old manifest or the new, never half
+    before = {sha256_hex(text) for _, _, text in known}
+    for name, kind, text in operations:
+        print(f"{sha256_hex(text)}  {kind} {name or '(anonymous)'}")
+    new = len({sha256_hex(text) for _, _, text in operations} - before)
+    print(
+        f"{len(operations)} operations from {len(files)} files, {new} new; "
+        f"{len(merged['operations'])} in {output}"
+    )
     return 0
 
 
@@ -393,6 +460,31 @@ def build_parser() -> argparse.ArgumentParser:
         "could set it at registration); flagged accounts are listed either way",
     )
     import_users.set_defaults(func=cmd_import_users)
+
+    persist = sub.add_parser(
+        "persist",
+        help="register the operations of a folder of .graphql files as persisted queries",
+        description="Parse every .graphql file under DIR, check each operation against the "
+        "schema and write it (with the fragments it uses, in canonical form) to the persisted "
+        "query manifest the server reads at start (PYPOLE_PERSISTED_QUERIES_FILE; Apollo's "
+        "manifest format). Clients may then send an operation by its SHA-256 alone; with "
+        "PYPOLE_PERSISTED_ONLY=true only these operations run. Operations already in the "
+        "manifest are kept unless --replace. Prints each operation's hash.",
+        formatter_class=defaults,
+    )
+    persist.add_argument("directory", metavar="DIR", help="folder of .graphql files")
+    persist.add_argument(
+        "--output",
+        "-o",
+        default=None,
+        metavar="FILE",
+        help="the manifest to write (default: PYPOLE_PERSISTED_QUERIES_FILE, or "
+        "persisted-queries.json in the data folder)",
+    )
+    persist.add_argument(
+        "--replace", action="store_true", help="drop the operations already in the manifest"
+    )
+    persist.set_defaults(func=cmd_persist)
 
     export = sub.add_parser(
         "export-schema",

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     # Whole responses of anonymous GraphQL queries and REST Jolpica reads, kept as long as
     # the data under them.
     response_cache: bool = True
+    # Persisted queries: the manifest `pypole persist DIR` writes and the server reads at
+    # start (default: persisted-queries.json in the data folder), and whether only its
+    # operations run (an allow-list for production).
+    persisted_queries_file: Path | None = None
+    persisted_only: bool = False
 
     # Edge
     rate_limit: str = "60/minute"
@@ -267,6 +272,10 @@ class Settings(BaseSettings):
             if path and path != ":memory:":
                 return Path(path).resolve().parent
         return Path(".pypole").resolve()
+
+    @property
+    def resolved_persisted_queries_file(self) -> Path:
+        return self.persisted_queries_file or self.data_dir / "persisted-queries.json"
 
     @property
     def resolved_fastf1_cache_dir(self) -> Path:

@@ -7,7 +7,9 @@ long as their data.
 * has no ``Authorization`` header (a signed-in user's answer is never shared);
 * is a single GraphQL request (no batch) sent as ``GET ?query=`` or ``POST`` with an
   ``application/json`` body of at most :data:`MAX_REQUEST_BYTES`, without ``extensions``
-  and without asking for a streamed (multipart or event-stream) answer;
+  and without asking for a streamed (multipart or event-stream) answer (a persisted query
+  arrives here as a plain one: :class:`~pypole_gql.graphql.persisted.PersistedQueries`,
+  in front, puts the text in and takes the extension out);
 * selects a ``query`` operation. The operation type comes from the server's own parse of
   the query text (remembered per text), never from anything the client says about it.
 
@@ -28,6 +30,14 @@ Entries live in a bounded in-process LRU and, when the app's cache is Redis, in 
 well (through :meth:`Cache.put` / :meth:`Cache.peek`), so every worker shares them. A hit
 sends the stored bytes with the headers of the original answer; the layer sits inside the
 rate limiter and the access log (``response_cache=hit``), so both still see the request.
+
+HTTP caching (:mod:`pypole_gql.web.http_cache`): on a miss the view's answer is held until
+complete, then sent with its caching headers. A kept answer carries a strong ``ETag`` (a
+hash of its bytes, stored with it) and, over ``GET``, ``Cache-Control: public,
+max-age=<seconds to its fresh-until>``; a request whose ``If-None-Match`` names the tag is
+answered ``304`` with no body (hit or miss alike). Over ``POST``, answers not kept (errors,
+no cached data under them) and anything passed on are ``no-store``, signed-in ones
+``private, no-store``; every answer here has ``Vary: Accept, Authorization``.
 
 :class:`RestResponseCache` applies the same rules to the REST shim's Jolpica routes
 (``GET /api/v1/jolpica/...`` without ``Authorization``), keyed by the path and the query
@@ -59,6 +69,16 @@ from pypole_gql.cache import Cache
 from pypole_gql.graphql.schema import MAX_TOKENS
 from pypole_gql.logging import RequestStats, get_logger, request_stats_var
 from pypole_gql.resources import Resources
+from pypole_gql.web.http_cache import (
+    NO_STORE,
+    PRIVATE,
+    VARY,
+    etag_for,
+    matches,
+    not_modified_headers,
+    public,
+    with_cache_control,
+)
 
 __all__ = [
     "MAX_REQUEST_BYTES",
@@ -72,7 +92,7 @@ __all__ = [
 log = get_logger("pypole.graphql.response_cache")
 
 #: Bumped when the stored format or the key changes.
-FORMAT: Final = "gqlr1"
+FORMAT: Final = "gqlr2"
 #: Larger request bodies go to the view without being read here.
 MAX_REQUEST_BYTES: Final = 16 * 1024
 #: Larger answers are sent but not kept.
@@ -93,7 +113,7 @@ RAW_MEMO_MAX_BYTES: Final = 4096
 _KEY_PREFIX: Final = "gql-response"
 _REST_KEY_PREFIX: Final = "rest-response"
 #: The REST routes whose anonymous GET answers :class:`RestResponseCache` keeps.
-REST_PREFIXES: Final = ("/api/v1/jolpica/",)
+REST_PREFIXES: Final = ("/api/v1/jolpica/", "/api/v1/fastf1/")
 _HEADER_COUNT: Final = struct.Struct(">I")
 _JSON_MEDIA: Final = b"application/json"
 _STREAMING_ACCEPT: Final = (b"multipart/mixed", b"text/event-stream")
@@ -108,6 +128,8 @@ class ResponseCacheStats:
     stores: int = 0
     #: Requests the cache did not look up (signed in, a mutation, a batch, ...).
     bypasses: int = 0
+    #: Answers sent as 304 Not Modified (the client's ``If-None-Match`` named the entry).
+    not_modified: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +153,8 @@ class _Entry:
     #: The original answer's headers with a matching content-length, ready to send.
     headers: list[tuple[bytes, bytes]]
     fresh_until: float
+    #: The answer's strong ``ETag`` (also among ``headers``).
+    etag: bytes | None = None
 
     @property
     def size(self) -> int:
@@ -155,7 +179,8 @@ def _decode_entry(data: bytes, fresh_until: float) -> _Entry | None:
 def _with_length(body: bytes, headers: list[tuple[bytes, bytes]], fresh_until: float) -> _Entry:
     kept = [(k, v) for k, v in headers if k.lower() != b"content-length"]
     kept.append((b"content-length", str(len(body)).encode()))
-    return _Entry(body, kept, fresh_until)
+    etag = next((v for k, v in kept if k == b"etag"), None)
+    return _Entry(body, kept, fresh_until, etag)
 
 
 def _app_version() -> str:
@@ -203,33 +228,81 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
 
 
 class _Capture:
-    """Forwards the view's answer to the client and keeps a copy of it."""
+    """Keeps the view's answer until it is complete (its caching headers depend on it),
+    then :meth:`release` sends it; one over :data:`MAX_RESPONSE_BYTES` is sent on as it
+    comes (``no-store``) and not kept."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, *, signed_in: bool = False) -> None:
         self._send = send
+        self._signed_in = signed_in
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: list[bytes] = []
         self.size = 0
         self.complete = False
         self.too_big = False
+        #: Whether the answer is still held here (not a byte sent yet).
+        self.holding = True
+        self._start: Message | None = None
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
+        if not self.holding:
+            await self._send(message)
+            return
         if kind == "http.response.start":
             self.status = message["status"]
             self.headers = list(message.get("headers", []))
-        elif kind == "http.response.body":
-            body: bytes = message.get("body", b"")
-            self.size += len(body)
-            if self.size > MAX_RESPONSE_BYTES:
-                self.too_big = True
-                self.chunks.clear()
-            elif not self.too_big:
-                self.chunks.append(body)
-            if not message.get("more_body", False):
-                self.complete = True
-        await self._send(message)
+            self._start = message
+            return
+        if kind != "http.response.body":
+            await self._send(message)
+            return
+        body: bytes = message.get("body", b"")
+        self.size += len(body)
+        more = message.get("more_body", False)
+        if not more:
+            self.complete = True
+        if self.size <= MAX_RESPONSE_BYTES:
+            self.chunks.append(body)
+            return
+        # Too big to keep: send what is held and the rest as it comes.
+        self.too_big = True
+        held = b"".join(self.chunks)
+        self.chunks.clear()
+        await self.release(self.not_kept_headers())
+        await self._send({"type": "http.response.body", "body": held + body, "more_body": more})
+
+    def not_kept_headers(self) -> list[tuple[bytes, bytes]]:
+        return with_cache_control(self.headers, PRIVATE if self._signed_in else NO_STORE)
+
+    async def release(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Send the held answer with ``headers`` (its body unless it is too big)."""
+        if not self.holding:
+            return
+        self.holding = False
+        if self._start is None:
+            return
+        await self._send({**self._start, "headers": headers})
+        if not self.too_big:
+            body = b"".join(self.chunks)
+            await self._send({"type": "http.response.body", "body": body})
+
+
+def _adding_cache_control(send: Send, value: bytes) -> Send:
+    """``send`` adding ``Cache-Control: value`` (unless set) and ``Vary`` to the answer."""
+
+    async def adding(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = with_cache_control(list(message.get("headers", [])), value)
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return adding
+
+
+def _signed_in(scope: Scope) -> bool:
+    return any(name == b"authorization" for name, _ in scope["headers"])
 
 
 class _CachedResponses:
@@ -263,7 +336,16 @@ class _CachedResponses:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError  # each layer decides which requests it answers
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
+    async def _bypass(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a request on, its answer marked as no cache's to keep (``private`` when
+        signed in)."""
+        self.stats.bypasses += 1
+        value = PRIVATE if _signed_in(scope) else NO_STORE
+        await self.app(scope, receive, _adding_cache_control(send, value))
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, key: str, if_none_match: bytes | None
+    ) -> None:
         """Answer an eligible request from its entry, or run the app and maybe keep it."""
         stats = request_stats_var.get()
         token = None
@@ -277,12 +359,11 @@ class _CachedResponses:
             if entry is not None:
                 self.stats.hits += 1
                 stats.response_cache = "hit"
-                await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
-                await send({"type": "http.response.body", "body": entry.body})
+                await self._send_entry(send, entry, scope["method"] == "GET", if_none_match)
                 return
             self.stats.misses += 1
             stats.response_cache = "miss"
-            await self._execute(scope, receive, send, stats, cache, key)
+            await self._execute(scope, receive, send, stats, cache, key, if_none_match)
         finally:
             if token is not None:
                 request_stats_var.reset(token)
@@ -290,6 +371,34 @@ class _CachedResponses:
     def _storable(self, body: bytes) -> bool:
         """Whether a complete 200 JSON answer may be kept (beyond the common rules)."""
         return True
+
+    async def _send_entry(
+        self, send: Send, entry: _Entry, get: bool, if_none_match: bytes | None
+    ) -> None:
+        """A kept answer: over GET public for as long as its data is fresh, with its
+        ``ETag`` (a 304 when ``If-None-Match`` names it); over POST ``no-store``."""
+        if not get:
+            headers = [*entry.headers, (b"cache-control", NO_STORE), (b"vary", VARY)]
+        else:
+            max_age = public(entry.fresh_until - self._clock())
+            headers = [*entry.headers, (b"cache-control", max_age), (b"vary", VARY)]
+            if (
+                if_none_match is not None
+                and entry.etag is not None
+                and matches(if_none_match, entry.etag)
+            ):
+                self.stats.not_modified += 1
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 304,
+                        "headers": not_modified_headers(headers),
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": entry.body})
 
     # -- lookup and store ----------------------------------------------------------------
 
@@ -326,6 +435,7 @@ class _CachedResponses:
         stats: RequestStats,
         cache: Cache,
         key: str,
+        if_none_match: bytes | None,
     ) -> None:
         reads, stale = stats.data_reads, stats.stale_reads
         before = stats.data_fresh_until
@@ -337,19 +447,41 @@ class _CachedResponses:
             fresh_until = stats.data_fresh_until
             if before is not None and (fresh_until is None or before < fresh_until):
                 stats.data_fresh_until = before
-        if stats.data_reads == reads or stats.stale_reads != stale or fresh_until is None:
+        entry = self._kept(capture, stats, reads, stale, fresh_until)
+        if entry is None:
+            await capture.release(capture.not_kept_headers())
             return
-        ttl = min(fresh_until - self._clock(), MAX_TTL)
-        if ttl < MIN_TTL or not self._keepable(capture):
-            return
-        body = b"".join(capture.chunks)
-        if not self._storable(body):
-            return
+        capture.holding = False
         if self._uses_front(cache):
-            self._front_put(key, _with_length(body, capture.headers, self._clock() + ttl))
+            self._front_put(key, entry)
         self.stats.stores += 1
         if cache.store.distributed:
-            await cache.put(key, _encode_entry(body, capture.headers), ttl=ttl)
+            ttl = entry.fresh_until - self._clock()
+            await cache.put(key, _encode_entry(entry.body, entry.headers), ttl=ttl)
+        await self._send_entry(send, entry, scope["method"] == "GET", if_none_match)
+
+    def _kept(
+        self,
+        capture: _Capture,
+        stats: RequestStats,
+        reads: int,
+        stale: int,
+        fresh_until: float | None,
+    ) -> _Entry | None:
+        """The entry to keep for a captured answer, or None when it is not kept."""
+        if not capture.holding:
+            return None
+        if stats.data_reads == reads or stats.stale_reads != stale or fresh_until is None:
+            return None
+        now = self._clock()
+        ttl = min(fresh_until - now, MAX_TTL)
+        if ttl < MIN_TTL or not self._keepable(capture):
+            return None
+        body = b"".join(capture.chunks)
+        if not self._storable(body):
+            return None
+        headers = [*capture.headers, (b"etag", etag_for(body))]
+        return _with_length(body, headers, now + ttl)
 
     @staticmethod
     def _keepable(capture: _Capture) -> bool:
@@ -439,14 +571,13 @@ class ResponseCache(_CachedResponses):
         ):
             await self.app(scope, receive, send)
             return
-        key, read = await self._eligible(scope, receive)
+        key, read, if_none_match = await self._eligible(scope, receive)
         if read:
             receive = _replaying(read, receive)
         if key is None:
-            self.stats.bypasses += 1
-            await self.app(scope, receive, send)
+            await self._bypass(scope, receive, send)
             return
-        await self._answer(scope, receive, send, key)
+        await self._answer(scope, receive, send, key, if_none_match)
 
     def _storable(self, body: bytes) -> bool:
         # Only complete answers: data and no errors (a partial answer is an error answer).
@@ -458,28 +589,35 @@ class ResponseCache(_CachedResponses):
 
     # -- which requests ------------------------------------------------------------------
 
-    async def _eligible(self, scope: Scope, receive: Receive) -> tuple[str | None, list[Message]]:
-        """The key to look up (None: pass it on) and the messages read to find out."""
+    async def _eligible(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[str | None, list[Message], bytes | None]:
+        """The key to look up (None: pass it on), the messages read to find out and the
+        request's ``If-None-Match``."""
         method = scope["method"]
         if method not in ("GET", "POST"):
-            return None, []
+            return None, [], None
         content_type = b""
         length = -1
+        if_none_match = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                return None, []
+                return None, [], None
             if name == b"accept" and any(s in value for s in _STREAMING_ACCEPT):
-                return None, []
+                return None, [], None
             if name == b"content-type":
                 content_type = value
             elif name == b"content-length":
                 length = int(value) if value.isdigit() else -1
+            elif name == b"if-none-match":
+                if_none_match = value
         if method == "GET":
             raw: bytes = scope["query_string"]
-            return self._key_for("GET", raw, lambda: self._from_params(QueryParams(raw))), []
+            key = self._key_for("GET", raw, lambda: self._from_params(QueryParams(raw)))
+            return key, [], if_none_match
         media = content_type.split(b";", 1)[0].strip().lower()
         if media != _JSON_MEDIA or not 0 < length <= MAX_REQUEST_BYTES:
-            return None, []
+            return None, [], None
         messages: list[Message] = []
         chunks: list[bytes] = []
         size = 0
@@ -487,16 +625,16 @@ class ResponseCache(_CachedResponses):
             message = await receive()
             messages.append(message)
             if message["type"] != "http.request":
-                return None, messages
+                return None, messages, None
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > MAX_REQUEST_BYTES:
-                return None, messages
+                return None, messages, None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        return self._key_for("POST", body, lambda: self._from_body(body)), messages
+        return self._key_for("POST", body, lambda: self._from_body(body)), messages, None
 
     def _key_for(
         self, method: str, raw: bytes, request: Callable[[], _Request | None]
@@ -614,14 +752,15 @@ class RestResponseCache(_CachedResponses):
         ):
             await self.app(scope, receive, send)
             return
-        for name, _ in scope["headers"]:
+        if_none_match = None
+        for name, value in scope["headers"]:
             if name == b"authorization":
-                self.stats.bypasses += 1
-                await self.app(scope, receive, send)
+                await self._bypass(scope, receive, send)
                 return
-        await self._answer(
-            scope, receive, send, self._key_for(scope["path"], scope["query_string"])
-        )
+            if name == b"if-none-match":
+                if_none_match = value
+        key = self._key_for(scope["path"], scope["query_string"])
+        await self._answer(scope, receive, send, key, if_none_match)
 
     def _key_for(self, path: str, query: bytes) -> str:
         raw = (path, query)
