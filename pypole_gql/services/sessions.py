@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from pypole_gql.archive import ArchiveKey, SessionArchive
 from pypole_gql.cache import Cache
 from pypole_gql.config import Settings
 from pypole_gql.domain import params
@@ -157,6 +158,7 @@ class SessionService:
         archive_ttl: int,
         memory_sessions: int = 4,
         clock: Callable[[], float] = time.time,
+        archive: SessionArchive | None = None,
     ) -> None:
         if memory_sessions < 0:
             raise ValueError("memory_sessions must be >= 0")
@@ -167,14 +169,27 @@ class SessionService:
         self.archive_ttl = archive_ttl
         self._memory_sessions = memory_sessions
         self._clock = clock
+        self.archive = archive
         self._decoded: OrderedDict[str, tuple[SessionData, float]] = OrderedDict()
         self._rounds: dict[tuple[int, int | str], tuple[int, float]] = {}
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, client: FastF1Client, cache: Cache, f1: F1Service
+        cls,
+        settings: Settings,
+        client: FastF1Client,
+        cache: Cache,
+        f1: F1Service,
+        archive: SessionArchive | None = None,
     ) -> SessionService:
-        return cls(client, cache, f1, ttl=settings.fastf1_ttl, archive_ttl=settings.archive_ttl)
+        return cls(
+            client,
+            cache,
+            f1,
+            ttl=settings.fastf1_ttl,
+            archive_ttl=settings.archive_ttl,
+            archive=archive,
+        )
 
     @property
     def client(self) -> FastF1Client:
@@ -247,11 +262,22 @@ class SessionService:
             return held[0]
         ttl = self.archive_ttl if year < datetime.now(UTC).year else self.ttl
 
+        # Lookup order: process LRU (above), Redis (the cache), the archive, FastF1. What
+        # the loader answers fills Redis, an archive hit included.
+        archived = ArchiveKey(year, race, kind) if isinstance(race, int) else None
+
         async def load() -> bytes:
+            if self.archive is not None and archived is not None:
+                kept = await self.archive.get(archived)
+                if kept is not None:
+                    return kept
             try:
-                return await self._client.load_session(year, race, kind, telemetry=True)
+                payload = await self._client.load_session(year, race, kind, telemetry=True)
             except NotFound as exc:
                 return _MISSING + exc.message.encode()
+            if self.archive is not None and archived is not None:
+                await self.archive.put(archived, payload)
+            return payload
 
         payload = await self._cache.get_or_load(
             key, load, ttl=ttl, encode=_same, decode=_same, compress=True
