@@ -626,3 +626,57 @@ async def _burst_answers(url: str, body: bytes, n: int) -> list[tuple[int, bytes
                 return response.status, await response.read()
 
         return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+def figure_10(bench: Bench) -> Figure:
+    """An archive hit (a new process, nothing in Redis or memory) against a FastF1 cold load."""
+    from bench.run import FASTF1_LAPS, Figure, Row, graphql_body, http
+
+    figure = Figure(10, "session archive hit (cold process, empty Redis) vs FastF1 cold load")
+    archive = bench.stack.workdir / f"archive-{uuid.uuid4().hex[:8]}"
+    env = {**FASTF1_ENV, "PYPOLE_ARCHIVE_URL": archive.as_uri(), "PYPOLE_LOG_LEVEL": "INFO"}
+    body = graphql_body(FASTF1_LAPS)
+
+    # Each app has no Redis (in-process cache): a new process starts with nothing cached.
+    app = bench.stack.start_app("archive-cold", env=env)
+    bench.reset_upstream()
+    status, answer, cold = http(f"{app.url}/graphql", body, timeout=600)
+    _ok(status, answer, "cold session query")
+    cold_static = bench.upstream_count("/static/")
+    bench.stack.stop(app)
+
+    hits: list[float] = []
+    static = loads = 0
+    for attempt in range(3):
+        app = bench.stack.start_app(f"archive-hit-{attempt}", env=env)
+        bench.reset_upstream()
+        status, again, seconds = http(f"{app.url}/graphql", body, timeout=600)
+        _ok(status, again, "archived session query")
+        if again != answer:
+            raise ServerError("the archived session answered other bytes than the cold load")
+        static += bench.upstream_count("/static/")
+        loads += loads_logged(app)
+        bench.stack.stop(app)
+        hits.append(seconds)
+    hit = statistics.median(hits)
+    ratio = hit / cold
+    figure.rows += [
+        Row(
+            "FastF1 cold load (2018 Baku R, telemetry; archived on the way)",
+            p50_ms=_ms(cold),
+            upstream=cold_static,
+            extra={"counted": "/static/"},
+        ),
+        Row(
+            "archive hit: new server process, empty cache, folder archive (median of 3)",
+            p50_ms=_ms(hit),
+            upstream=static,
+            extra={"fastf1_loads": loads, "samples_ms": [_ms(s) for s in hits]},
+        ),
+    ]
+    figure.summary = (
+        f"archive hit {hit * 1000:.0f} ms vs cold load {cold:.1f} s: ratio {ratio:.4f} "
+        f"({cold / hit:.0f}x faster); {loads} FastF1 loads and {static} /static requests "
+        "on the hits"
+    )
+    return figure

@@ -499,6 +499,11 @@ class Bench:
 
         return figure_6(self)
 
+    def figure_10(self) -> Figure:
+        from bench.fastf1_figures import figure_10
+
+        return figure_10(self)
+
     def figure_7(self) -> Figure:
         n = self.args.burst
         figure = Figure(
@@ -718,6 +723,7 @@ FIGURES: dict[int, Callable[[Bench], Figure]] = {
     7: Bench.figure_7,
     8: Bench.figure_8,
     9: Bench.figure_9,
+    10: Bench.figure_10,
 }
 
 
@@ -742,6 +748,8 @@ FIGURE_HELP: dict[int, str] = {
     6: "/health/live and a cached query during a cold FastF1 load",
     7: "20 concurrent cold identical requests: upstream requests made",
     8: "cached GraphQL query, 1 vs 2 uvicorn workers sharing Redis",
+    9: "304 revalidation of a cached GraphQL GET vs a plain Starlette 304",
+    10: "session archive hit (new process, empty cache) vs a FastF1 cold load",
 }
 DESCRIPTION = (
     "Measure the server as deployed: it starts the app (uvicorn, SQLite, the replay upstream "

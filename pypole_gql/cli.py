@@ -330,6 +330,66 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return result
 
 
+def cmd_archive(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pypole_gql.archive.admin import (
+        copy_entries,
+        folder_archive,
+        opened_archive,
+        prune,
+        render_entries,
+    )
+    from pypole_gql.archive.stores import ArchiveError
+    from pypole_gql.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(json=settings.json_logs, level="WARNING")
+    folder_path = Path(args.dir).resolve() if args.action in ("export", "import") else None
+
+    async def run() -> int:
+        async with opened_archive(settings) as archive:
+            if args.action == "list":
+                print(render_entries(await archive.entries(), archive.description))
+            elif args.action == "prune":
+                dropped = await prune(archive, args.season or (), dry_run=args.dry_run)
+                verb = "would drop" if args.dry_run else "dropped"
+                for entry in dropped:
+                    why = "another format version" if not entry.current else "season asked"
+                    print(f"{verb} {entry.key} ({why})")
+                print(f"{verb} {len(dropped)} entries")
+            else:
+                assert folder_path is not None
+                folder = folder_archive(folder_path)
+                source, target = (archive, folder) if args.action == "export" else (folder, archive)
+                moved = await copy_entries(source, target)
+                for key, why in moved.skipped:
+                    print(f"skipped {key}: {why}")
+                print(
+                    f"{args.action}: {len(moved.copied)} entries copied from "
+                    f"{source.description} to {target.description}, {len(moved.skipped)} skipped"
+                )
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except ArchiveError as exc:
+        _fail(f"archive {args.action}: {exc}")
+
+
+def cmd_warm(args: argparse.Namespace) -> int:
+    from pypole_gql.services.warm import parse_rounds, parse_sessions
+
+    try:
+        kinds = parse_sessions(args.sessions)
+        rounds = None if args.rounds is None else parse_rounds(args.rounds)
+    except ValueError as exc:
+        _fail(f"warm: {exc}")
+    from pypole_gql.cli_warm import run_warm
+
+    return run_warm(_settings(), args.season, kinds, rounds, jolpica=args.jolpica)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pypole",
@@ -485,6 +545,79 @@ def build_parser() -> argparse.ArgumentParser:
         "--replace", action="store_true", help="drop the operations already in the manifest"
     )
     persist.set_defaults(func=cmd_persist)
+    archive = sub.add_parser(
+        "archive",
+        help="see, trim and move the session archive (PYPOLE_ARCHIVE_URL)",
+        description="The durable archive of extracted sessions of finished events: the "
+        "application database's session_archive table, or the folder or S3 bucket "
+        "PYPOLE_ARCHIVE_URL names.",
+        formatter_class=defaults,
+    )
+    archive_sub = archive.add_subparsers(dest="action", required=True, metavar="ACTION")
+    archive_sub.add_parser(
+        "list",
+        help="every entry: season, round, session, format version, size, when stored",
+        formatter_class=defaults,
+    )
+    archive_prune = archive_sub.add_parser(
+        "prune",
+        help="drop entries of another format version (never read again) and of --season",
+        formatter_class=defaults,
+    )
+    archive_prune.add_argument(
+        "--season",
+        type=int,
+        action="append",
+        metavar="YEAR",
+        help="also drop every entry of this season (repeatable)",
+    )
+    archive_prune.add_argument(
+        "--dry-run", action="store_true", help="list what would be dropped, drop nothing"
+    )
+    archive_export = archive_sub.add_parser(
+        "export",
+        help="copy every entry of this format version into folder DIR (file:// layout)",
+        formatter_class=defaults,
+    )
+    archive_export.add_argument("dir", metavar="DIR", help="the folder to write into")
+    archive_import = archive_sub.add_parser(
+        "import",
+        help="copy the entries of folder DIR (an export) into this archive",
+        formatter_class=defaults,
+    )
+    archive_import.add_argument("dir", metavar="DIR", help="the folder to read")
+    archive.set_defaults(func=cmd_archive)
+
+    warm = sub.add_parser(
+        "warm",
+        help="load a season's sessions ahead of the users (fills the archive and Redis)",
+        description="Load the sessions asked through the same service the server uses, at "
+        "most PYPOLE_FASTF1_WORKERS at a time and within the upstream budgets, with a progress "
+        "bar, then print a summary (loaded / already archived / not available / failed). "
+        "Exit status 0 only when nothing failed; Ctrl-C stops at once (status 130) and "
+        "writes no partial entry.",
+        formatter_class=defaults,
+    )
+    warm.add_argument("--season", type=int, required=True, metavar="YEAR", help="the season")
+    warm.add_argument(
+        "--sessions",
+        default="R,Q,S",
+        metavar="TYPES",
+        help="session types, comma-separated, of FP1,FP2,FP3,Q,SQ,SS,S,R",
+    )
+    warm.add_argument(
+        "--rounds",
+        default=None,
+        metavar="ROUNDS",
+        help="rounds such as 1-5 or 1,4,7-9 (default: every round of the season)",
+    )
+    warm.add_argument(
+        "--jolpica",
+        action="store_true",
+        help="also fetch the season's Jolpica tables (results, qualifying, sprints, "
+        "standings, drivers, teams, pit stops of the rounds)",
+    )
+    warm.set_defaults(func=cmd_warm)
 
     export = sub.add_parser(
         "export-schema",

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     fastf1_workers: int = Field(default=1, ge=1, le=16)
     fastf1_timeout: float = Field(default=30.0, gt=0, le=600)
     fastf1_load_timeout: float = Field(default=300.0, gt=0, le=3600)
+    # Where extracted sessions of finished events are kept for good: empty, the application
+    # database (a table); file:///PATH, a folder; s3://BUCKET/PREFIX, an S3-compatible bucket.
+    archive_url: str = ""
 
     # Cache TTLs (seconds)
     jolpica_ttl: int = Field(default=900, ge=0)
@@ -207,6 +210,21 @@ class Settings(BaseSettings):
                 "leave it empty for the in-process stores"
             )
         return value
+
+    @field_validator("archive_url")
+    @classmethod
+    def _archive_scheme(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        if value.startswith("file://") and len(value) > len("file://"):
+            return value
+        if value.startswith("s3://") and value[len("s3://") :].split("/", 1)[0]:
+            return value
+        raise ValueError(
+            f"{value!r} is not an archive URL: file:///PATH (a folder) or s3://BUCKET/PREFIX; "
+            "leave it empty for the application database"
+        )
 
     @field_validator("jolpica_url", "livetiming_url", "schedule_url")
     @classmethod

@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pypole_gql.archive import open_archive
 from pypole_gql.auth.service import AuthService
 from pypole_gql.cache import Cache
 from pypole_gql.config import Settings
@@ -104,7 +105,9 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
             max_workers=settings.fastf1_workers,
             load_timeout=settings.fastf1_load_timeout,
         )
-        sessions = SessionService.from_settings(settings, fastf1, cache, f1)
+        archive = open_archive(settings, db)
+        stack.push_async_callback(archive.close)
+        sessions = SessionService.from_settings(settings, fastf1, cache, f1, archive)
         stack.push_async_callback(sessions.aclose)
         # The frontend's pages: stateless over the two data services (and the database
         # for predictions); nothing of their own to open or close.

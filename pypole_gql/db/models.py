@@ -150,3 +150,27 @@ class PredictionRow(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False
     )
+
+
+class SessionArchiveRow(SQLModel, table=True):
+    """One extracted FastF1 session of a finished event, kept for good (the session archive).
+
+    ``payload`` holds the zlib-compressed payload bytes (:mod:`pypole_gql.upstream.fastf1.
+    payload`); ``format_version`` is the payload's, so an entry of another version is known
+    without reading it."""
+
+    __tablename__ = "session_archive"
+
+    year: int = Field(
+        sa_type=sa.Integer, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    round: int = Field(
+        sa_type=sa.Integer, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    session_type: str = Field(sa_type=sa.String(8), primary_key=True)
+    format_version: int = Field(sa_type=sa.Integer, nullable=False)
+    size: int = Field(sa_type=sa.Integer, nullable=False)
+    payload: bytes = Field(sa_type=sa.LargeBinary, nullable=False)
+    stored_at: datetime = Field(
+        default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False
+    )

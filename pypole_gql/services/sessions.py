@@ -38,6 +38,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from pypole_gql.archive import ArchiveKey, SessionArchive
 from pypole_gql.cache import Cache
 from pypole_gql.config import Settings
 from pypole_gql.domain import params
@@ -179,6 +180,7 @@ class SessionService:
         unavailable_ttl: int = 300,
         memory_sessions: int = 4,
         clock: Callable[[], float] = time.time,
+        archive: SessionArchive | None = None,
     ) -> None:
         if memory_sessions < 0:
             raise ValueError("memory_sessions must be >= 0")
@@ -191,12 +193,18 @@ class SessionService:
         self.loads = SessionLoads(failure_ttl=unavailable_ttl, clock=clock)
         self._memory_sessions = memory_sessions
         self._clock = clock
+        self.archive = archive
         self._decoded: OrderedDict[str, tuple[SessionData, float]] = OrderedDict()
         self._rounds: dict[tuple[int, int | str], tuple[int, float]] = {}
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, client: FastF1Client, cache: Cache, f1: F1Service
+        cls,
+        settings: Settings,
+        client: FastF1Client,
+        cache: Cache,
+        f1: F1Service,
+        archive: SessionArchive | None = None,
     ) -> SessionService:
         return cls(
             client,
@@ -205,6 +213,7 @@ class SessionService:
             ttl=settings.fastf1_ttl,
             archive_ttl=settings.archive_ttl,
             unavailable_ttl=settings.fastf1_unavailable_ttl,
+            archive=archive,
         )
 
     @property
@@ -339,7 +348,15 @@ class SessionService:
         if marker is not None:
             raise NotAvailable(marker[0].decode())
 
+        # Lookup order: process LRU (above), Redis (the cache), the archive, FastF1. What
+        # the loader answers fills Redis, an archive hit included.
+        archived = ArchiveKey(year, race, kind) if isinstance(race, int) else None
+
         async def load() -> bytes:
+            if self.archive is not None and archived is not None:
+                kept = await self.archive.get(archived)
+                if kept is not None:
+                    return kept
             try:
                 payload = await self._client.load_session(year, race, kind, telemetry=True)
             except NotFound as exc:
@@ -348,6 +365,8 @@ class SessionService:
                 # Not the session, only its absence for now: remembered briefly, and the
                 # error (never cached by get_or_load) reaches every request waiting on it.
                 raise await self._not_available(key, await self._decode(payload))
+            if self.archive is not None and archived is not None:
+                await self.archive.put(archived, payload)
             return payload
 
         with self.loads.waiting(key):

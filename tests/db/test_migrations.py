@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pypole_gql.db.migrate import alembic_config, current
 from tests.plugins.services import _admin_execute
 
-TABLES = {"users", "refresh_tokens", "revoked_access_tokens", "predictions"}
+TABLES = {"users", "refresh_tokens", "revoked_access_tokens", "predictions", "session_archive"}
 #: The latest migration.
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://")).get_current_head()
 

@@ -290,7 +290,12 @@ async def test_twenty_concurrent_cold_requests_make_one_load(
     one_load = replay.count(prefix="/static/")
     assert one_load > 0
     replay.reset()
-    many = fastf1_app_settings(replay, fastf1_cache_dir=tmp_path / "many")
+    # A database of its own too: the first app archived the session in its own.
+    many = fastf1_app_settings(
+        replay,
+        fastf1_cache_dir=tmp_path / "many",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'many.db'}",
+    )
     async with make_client(**many) as client:
         resources = client._transport.app.state.resources  # type: ignore[attr-defined]
         responses = await asyncio.gather(

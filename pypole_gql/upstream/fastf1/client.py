@@ -124,6 +124,17 @@ class FastF1Client:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def terminate(self) -> None:
+        """Stop the workers now, dropping any load they run (``pypole warm`` on Ctrl-C)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # The executor has no public way to end a running task: end its processes.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
     def close(self) -> None:
         """Stop the workers (waits for a running load to end)."""
         pool, self._pool = self._pool, None

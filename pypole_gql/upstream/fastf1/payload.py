@@ -148,6 +148,19 @@ def payload_meta(payload: bytes) -> dict[str, Any]:
     return meta
 
 
+def payload_info(payload: bytes) -> SessionInfo:
+    """The session's :class:`SessionInfo`, without decoding the rest."""
+    return _info_from_json(_read_header(payload)[0]["info"])
+
+
+def payload_version(prefix: bytes) -> int | None:
+    """The format version a payload's first bytes name, ``None`` when they are no payload."""
+    if len(prefix) < 6 or prefix[:4] != MAGIC:
+        return None
+    version: int = struct.unpack_from("<H", prefix, 4)[0]
+    return version
+
+
 def _read_header(payload: bytes) -> tuple[dict[str, Any], int]:
     if len(payload) < _PREFIX.size:
         raise PayloadError("payload too short")
