@@ -43,7 +43,7 @@ from pypole_gql.domain.profiles import (
     TeamRace,
     TeamRaceRow,
 )
-from pypole_gql.domain.race_weekend import RaceWeekend
+from pypole_gql.domain.race_weekend import PitStops, RaceWeekend
 from pypole_gql.domain.strategy import RaceStrategy, StrategySummary
 from pypole_gql.rest import schemas
 from pypole_gql.web.responses import ORJSONResponse
@@ -186,6 +186,8 @@ _AS: dict[type, tuple[Any, Callable[[Any], Any]]] = {
     sessions.Lap: (schemas.LapBody, schemas.lap_of),
     sessions.Stint: (schemas.StintBody, lambda s: schemas.StintBody.of(s).model_dump()),
 }
+#: Body names that would collide with another module's model of the same name.
+_NAMES: dict[type, str] = {PitStops: "WeekendPitStopsBody"}
 OPEN = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -223,7 +225,7 @@ def model_of(cls: type) -> type[BaseModel]:
     for name, extra in EXTRAS.get(cls, {}).items():
         fields[name] = (_annotation(extra.annotation), Field(description=extra.description))
     model: type[BaseModel] = create_model(
-        f"{cls.__name__}Body",
+        _NAMES.get(cls, f"{cls.__name__}Body"),
         __config__=OPEN,
         __doc__=(cls.__doc__ or "").strip().split("\n\n")[0] or None,
         __module__=__name__,
