@@ -34,7 +34,7 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "auth_rate_limit": "100000/minute",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @asynccontextmanager
