@@ -120,7 +120,7 @@ async def raw_redis(cache_redis_url: str, namespace: str) -> AsyncIterator[aiore
     keys = [k async for k in client.scan_iter(match=f"{namespace}*", count=500)]
     if keys:
         await client.delete(*keys)
-    await client.aclose()  # type: ignore[attr-defined]  # types-redis predates aclose
+    await client.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -585,7 +585,7 @@ async def _worker_main(redis_url: str, namespace: str, tag: str) -> None:
     # stdout also carries the default structlog output: mark the line that is the answer.
     print(RESULT + orjson.dumps(value).decode())
     await cache.close()
-    await client.aclose()  # type: ignore[attr-defined]  # types-redis predates aclose
+    await client.aclose()
 
 
 def result_of(stdout: str) -> Any:

@@ -46,7 +46,8 @@ def graphql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 def register_and_login(url: str) -> tuple[dict[str, Any], str]:

@@ -19,7 +19,9 @@ FRONTEND = DEV_CORS_ORIGINS[0]
 OTHER = "http://evil.example"
 
 
-def preflight(origin: str, method: str = "PUT", headers: str = "authorization,content-type"):
+def preflight(
+    origin: str, method: str = "PUT", headers: str = "authorization,content-type"
+) -> dict[str, str]:
     return {
         "Origin": origin,
         "Access-Control-Request-Method": method,
@@ -126,7 +128,7 @@ async def test_preflights_are_not_charged_to_the_rate_limit(make_client: ClientF
     ],
 )
 def test_origins_setting_is_parsed(value: str, expected: list[str]) -> None:
-    settings = Settings(_env_file=None, cors_origins=value)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, cors_origins=value)
 
     assert settings.allowed_origins == expected
 
@@ -134,4 +136,4 @@ def test_origins_setting_is_parsed(value: str, expected: list[str]) -> None:
 @pytest.mark.parametrize("value", ["localhost:3000", "http://host/path", "ftp://x.example"])
 def test_an_origin_that_is_not_one_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="not a web origin"):
-        Settings(_env_file=None, cors_origins=value)  # type: ignore[call-arg]
+        Settings(_env_file=None, cors_origins=value)

@@ -22,6 +22,7 @@ import bcrypt
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlmodel import col
 
 from pypole_gql.auth.importer import LegacyUser, UserImporter
 from pypole_gql.db.engine import Database
@@ -30,7 +31,7 @@ from pypole_gql.db.models import UserRow
 from pypole_gql.domain.users import email_key
 from tests.auth.support import AUTH
 from tests.plugins.app import ClientFactory
-from tests.plugins.services import _admin_execute, unavailable
+from tests.plugins.services import admin_execute, unavailable
 from tests.serving import PYPOLE, clean_env, run
 
 # The older backend's table, as its only Alembic revision created it.
@@ -155,14 +156,14 @@ def legacy_db(postgres_url: str) -> Iterator[LegacyDatabase]:
         unavailable("PYPOLE_TEST_DATABASE_URL is not set")
     assert admin is not None
     name = f"pypole_legacy_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin_execute(admin, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_execute(admin, f'CREATE DATABASE "{name}"'))
     url = make_url(admin).set(drivername="postgresql", database=name)
     accounts = legacy_accounts(uuid.uuid4().hex[:8])
     try:
         ids = asyncio.run(_insert_legacy(url.render_as_string(hide_password=False), accounts))
         yield LegacyDatabase(url.render_as_string(hide_password=False), accounts, ids)
     finally:
-        asyncio.run(_admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def import_users(target_url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -186,7 +187,7 @@ async def stored(target_url: str, email: str) -> UserRow | None:
     try:
         async with db.session() as session:
             result = await session.execute(
-                select(UserRow).where(UserRow.email_normalized == email_key(email))
+                select(UserRow).where(col(UserRow.email_normalized) == email_key(email))
             )
             return result.scalar_one_or_none()
     finally:
@@ -197,7 +198,7 @@ async def stored_username(target_url: str, username: str) -> bool:
     db = Database(target_url)
     try:
         async with db.session() as session:
-            result = await session.execute(select(UserRow).where(UserRow.username == username))
+            result = await session.execute(select(UserRow).where(col(UserRow.username) == username))
             return result.scalar_one_or_none() is not None
     finally:
         await db.close()

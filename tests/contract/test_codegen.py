@@ -293,6 +293,7 @@ def test_the_readme_script_runs(
     script = readme.split("save this as `season.py`", 1)[1].split("```python\n", 1)[1]
     script = script.split("```", 1)[0]
     assert 'URL = "http://127.0.0.1:8000/graphql"' in script
+    assert client_package.__file__ is not None
     package_dir = Path(client_package.__file__).resolve().parents[1]
 
     done = subprocess.run(

@@ -126,7 +126,7 @@ def settings_in(environment: Mapping[str, str], monkeypatch: pytest.MonkeyPatch)
     for name, value in environment.items():
         if name.startswith("PYPOLE_"):
             monkeypatch.setenv(name, value)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings(_env_file=None)
 
 
 @pytest.fixture

@@ -125,7 +125,7 @@ def _ids(paths: list[Path]) -> list[str]:
 
 
 def test_the_dashboard_operations_are_all_there() -> None:
-    names = {_operation(path).name.value for path in OPERATION_FILES if _operation(path).name}
+    names = {name.value for path in OPERATION_FILES if (name := _operation(path).name)}
     missing = DASHBOARD_OPERATIONS - names
     assert not missing, f"no example for {sorted(missing)}"
 

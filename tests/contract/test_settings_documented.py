@@ -72,7 +72,7 @@ def test_the_sample_is_a_valid_dev_configuration(monkeypatch: pytest.MonkeyPatch
     for variable in FIELDS:
         monkeypatch.delenv(variable, raising=False)
 
-    settings = Settings(_env_file=SAMPLE)  # type: ignore[call-arg]
+    settings = Settings(_env_file=SAMPLE)
 
     assert settings.is_dev
     assert settings.jwt_secret is None  # no secret shipped in the sample

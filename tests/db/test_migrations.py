@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from pypole_gql.db.migrate import alembic_config, current
-from tests.plugins.services import _admin_execute
+from tests.plugins.services import admin_execute
 
 TABLES = {"users", "refresh_tokens", "revoked_access_tokens", "predictions", "session_archive"}
 #: The latest migration.
@@ -34,7 +34,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     request.getfixturevalue("postgres_url")  # skips (or fails in CI) without PostgreSQL
     admin_url = os.environ["PYPOLE_TEST_DATABASE_URL"]
     name = f"pypole_test_mig_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
     try:
         yield (
             make_url(admin_url)
@@ -42,7 +42,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             .render_as_string(hide_password=False)
         )
     finally:
-        asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def table_names(url: str) -> set[str]:

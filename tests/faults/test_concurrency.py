@@ -157,6 +157,7 @@ async def test_200_mixed_concurrent_requests(
     for question, response in zip(
         [q for _ in range(ROUNDS) for q in QUESTIONS], results[: len(data)], strict=True
     ):
+        assert isinstance(response, httpx.Response)
         answers[question].append(ok(response))
     for question, bodies in answers.items():
         assert all(body == bodies[0] for body in bodies), question

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import ExecutionResult
+from strawberry.types import ExecutionResult
 
 from pypole_gql.graphql.execution import ExecutionContext
 

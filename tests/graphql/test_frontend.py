@@ -164,7 +164,7 @@ async def test_score_prediction_against_the_csv(
     tmp_path: Path, replay: Any, fixtures_csv: Csv
 ) -> None:
     results = fixtures_csv.round_results(SEASON, 5)
-    picks = [
+    picks: list[dict[str, Any]] = [
         {"driverId": r.driver, "predictedPosition": i}
         for i, r in enumerate(reversed(results[:10]), 1)
     ]
@@ -178,6 +178,6 @@ async def test_score_prediction_against_the_csv(
     score = body["data"]["scorePrediction"]
     actual = {r.driver: r.position for r in results}
     assert [(s["driverId"], s["actualPosition"]) for s in score["detailedScores"]] == [
-        (p["driverId"], actual[p["driverId"]]) for p in picks
+        (p["driverId"], actual[str(p["driverId"])]) for p in picks
     ]
     assert score["maxPossibleScore"] == 25 * len(picks)

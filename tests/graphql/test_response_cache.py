@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +109,7 @@ def harness(tmp_path: Path, replay: Any) -> Any:
     return factory
 
 
-def cache_fields(logs: list[dict[str, Any]]) -> list[Any]:
+def cache_fields(logs: Sequence[Mapping[str, Any]]) -> list[Any]:
     return [e.get("response_cache") for e in logs if e["event"] == "request.completed"]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -226,7 +227,7 @@ async def test_jolpica_pit_stops_equal_the_csv(
         expected = oracle.jolpica_pit_stops(fixtures_dir, year, round_)
         assert len(expected) > 0
 
-        def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        def key(row: Mapping[str, Any]) -> tuple[Any, ...]:
             return (row["lap"], row["time"], row.get("driver_id") or row.get("driverId"))
 
         mine = sorted(

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from tests.jolpica_oracle import oracle_for
-from tests.plugins.app import ClientFactory
+from tests.plugins.app import ClientFactory, resources_of
 from tests.plugins.fastf1 import OracleLoader, SessionsApp, fastf1_app_settings
 from tests.plugins.replay import Replay
 
@@ -262,7 +262,7 @@ async def test_race_session_and_query_session_share_one_load(
     }
     """
     async with make_client(**fastf1_app_settings(replay)) as client:
-        resources = client._transport.app.state.resources  # type: ignore[attr-defined]
+        resources = resources_of(client)
         response = await client.post(
             "/graphql",
             json={"query": query, "variables": {"round": round_, "roundText": str(round_)}},
@@ -297,7 +297,7 @@ async def test_twenty_concurrent_cold_requests_make_one_load(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'many.db'}",
     )
     async with make_client(**many) as client:
-        resources = client._transport.app.state.resources  # type: ignore[attr-defined]
+        resources = resources_of(client)
         responses = await asyncio.gather(
             *(client.post("/graphql", json={"query": query}) for _ in range(20))
         )
@@ -313,7 +313,7 @@ async def test_unknown_event_round_and_year_are_refused_without_a_load(
     make_client: ClientFactory, replay: Replay
 ) -> None:
     async with make_client(**fastf1_app_settings(replay)) as client:
-        resources = client._transport.app.state.resources  # type: ignore[attr-defined]
+        resources = resources_of(client)
 
         async def ask(year: int, race: str, kind: str = "R") -> dict[str, Any]:
             query = (
@@ -348,7 +348,7 @@ async def test_missing_session_is_not_found_and_remembered(
     # 2018 Baku had no sprint: FastF1 says so once; the answer is cached.
     query = '{ session(year: 2018, race: "Baku", type: S) { round } }'
     async with make_client(**fastf1_app_settings(replay)) as client:
-        resources = client._transport.app.state.resources  # type: ignore[attr-defined]
+        resources = resources_of(client)
         for _ in range(3):
             body = (await client.post("/graphql", json={"query": query})).json()
             assert _codes(body) == ["NOT_FOUND"], body
@@ -389,7 +389,7 @@ async def test_a_request_may_not_load_a_whole_season(
 ) -> None:
     query = "{ season(year: 2023) { races { round session(type: Q) { round } } } }"
     async with make_client(**fastf1_app_settings(replay)) as client:
-        resources = client._transport.app.state.resources  # type: ignore[attr-defined]
+        resources = resources_of(client)
         body = (await client.post("/graphql", json={"query": query})).json()
         codes = _codes(body)
         assert codes.count("BAD_USER_INPUT") == 22 - 3
@@ -418,7 +418,7 @@ async def test_a_load_outlasting_the_operation_timeout_still_completes_once(
     query = '{ session(year: 2021, race: "Mexico City", type: Q) { laps { lapNumber } } }'
     settings = fastf1_app_settings(replay, graphql_timeout=0.5)
     async with make_client(**settings) as client:
-        resources = client._transport.app.state.resources  # type: ignore[attr-defined]
+        resources = resources_of(client)
         with replay.fault(prefix="/static/", delay=1.0, times=1):
             body = (await client.post("/graphql", json={"query": query})).json()
         assert _codes(body) == ["TIMEOUT"], body

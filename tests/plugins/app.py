@@ -3,7 +3,8 @@
 ``make_client(**settings)`` is an async context manager: it builds ``Settings`` from the
 given overrides (SQLite in the test's tmp dir unless ``database_url`` is given), runs the
 app's lifespan (so every resource opens and closes as in production) and yields an
-``httpx.AsyncClient`` bound to the app. ``db_url`` is parametrized over SQLite and PostgreSQL.
+``httpx.AsyncClient`` bound to the app; ``resources_of(client)`` is that app's open
+``Resources``. ``db_url`` is parametrized over SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import httpx
 import pytest
@@ -19,9 +21,17 @@ from starlette.applications import Starlette
 
 from pypole_gql.app import create_app
 from pypole_gql.config import Settings
+from pypole_gql.resources import Resources
 
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+_APPS: WeakKeyDictionary[httpx.AsyncClient, Starlette] = WeakKeyDictionary()
+
+
+def resources_of(client: httpx.AsyncClient) -> Resources:
+    """The open resources of the app a ``make_client`` client talks to."""
+    resources: Resources = _APPS[client].state.resources
+    return resources
 
 
 def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -34,7 +44,7 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "auth_rate_limit": "100000/minute",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @asynccontextmanager
@@ -66,6 +76,7 @@ def make_client(tmp_path: Path) -> ClientFactory:
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://testserver"
             ) as client:
+                _APPS[client] = app
                 yield client
 
     return factory

@@ -121,3 +121,15 @@ async def sessions_app(
                 await redis.delete(*keys)
         finally:
             await redis.aclose()
+
+
+# Under pytest-xdist (`-n 2 --dist loadgroup`, as CI runs the suite) every worker has its own
+# session fixtures: the tests on the shared sessions app or the oracle stay on one worker, so
+# the 2018 race with telemetry and the oracle's sessions are still loaded once per run.
+SHARED_LOADS = frozenset({"sessions_app", "fastf1_oracle"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHARED_LOADS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("fastf1-sessions"))

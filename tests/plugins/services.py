@@ -27,7 +27,7 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-async def _admin_execute(admin_url: str, statement: str) -> None:
+async def admin_execute(admin_url: str, statement: str) -> None:
     import asyncpg
 
     url = make_url(admin_url)
@@ -54,12 +54,12 @@ def postgres_url() -> Iterator[str]:
     assert admin_url is not None
     name = f"pypole_test_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
     except (OSError, Exception) as exc:
         unavailable(f"PostgreSQL at PYPOLE_TEST_DATABASE_URL is unreachable: {exc}")
     url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
     yield url.render_as_string(hide_password=False)
-    asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

@@ -220,22 +220,14 @@ async def test_running_season_is_kept_jolpica_ttl(
     assert http.count("2025/results") == 2 * pages
 
 
-async def test_a_season_is_over_a_day_after_its_last_race(service: F1Service) -> None:
+async def test_a_season_is_over_a_day_after_its_last_race(service: F1Service, clock: Clock) -> None:
     schedule = await service.schedule(2025)
     last = schedule.races[-1].starts_at
     assert last is not None
-    early = F1Service(
-        service._client, service._cache, live_ttl=1, archive_ttl=2, clock=lambda: last
-    )
-    late = F1Service(
-        service._client,
-        service._cache,
-        live_ttl=1,
-        archive_ttl=2,
-        clock=lambda: last + RESULTS_SETTLE,
-    )
-    assert not early.season_finished(schedule)
-    assert late.season_finished(schedule)
+    clock.now = last
+    assert not service.season_finished(schedule)
+    clock.now = last + RESULTS_SETTLE
+    assert service.season_finished(schedule)
 
 
 async def test_empty_answers_are_cached(service: F1Service, http: CsvHttp) -> None:

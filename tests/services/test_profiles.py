@@ -11,7 +11,7 @@ from pypole_gql.errors import BadUserInput
 from pypole_gql.services.f1 import F1Service
 from pypole_gql.services.profiles import CAREER_SEASONS, ProfileService
 from tests.plugins.replay import Replay
-from tests.services.frontend_support import Csv, F1Factory, jolpica_requests
+from tests.services.frontend_support import Csv, CsvResult, F1Factory, jolpica_requests
 
 SEASON = 2023
 
@@ -68,7 +68,7 @@ async def test_every_driver_of_a_season_matches_the_csv(
     finals = {
         y: {s.ref: s for s in fixtures_csv.driver_standings(y)} for y in range(first, SEASON + 1)
     }
-    by_driver: dict[tuple[int, str], list[object]] = defaultdict(list)
+    by_driver: dict[tuple[int, str], list[CsvResult]] = defaultdict(list)
     for y in range(first, SEASON + 1):
         for row in fixtures_csv.season_results(y):
             by_driver[(y, row.driver)].append(row)
@@ -76,7 +76,7 @@ async def test_every_driver_of_a_season_matches_the_csv(
     for ref, standing in finals[SEASON].items():
         profile = await service.driver(ref, SEASON)
         assert profile is not None, ref
-        rows = sorted(by_driver[(SEASON, ref)], key=lambda r: r.round)  # type: ignore[attr-defined]
+        rows = sorted(by_driver[(SEASON, ref)], key=lambda r: r.round)
         current = profile.current_season
         assert (current.position, current.points, current.wins) == (
             standing.position,
@@ -109,7 +109,7 @@ async def test_every_driver_of_a_season_matches_the_csv(
             1
             for y in seasons
             for r in by_driver[(y, ref)]
-            if r.position_text.isdigit() and r.position <= 3  # type: ignore[attr-defined]
+            if r.position_text.isdigit() and r.position <= 3
         )
         assert career.total_wins == sum(finals[y][ref].wins for y in seasons)
         assert career.total_points == pytest.approx(sum(finals[y][ref].points for y in seasons))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -45,7 +46,7 @@ def _oracle_stints(session: Any) -> dict[str, list[tuple[int, str | None, int, i
     return {code: sorted(rows) for code, rows in found.items()}
 
 
-def _same_rows(found: list[tuple[float, ...]], expected: list[tuple[float, ...]]) -> None:
+def _same_rows(found: Sequence[tuple[float, ...]], expected: Sequence[tuple[float, ...]]) -> None:
     assert len(found) == len(expected)
     for ours, theirs in zip(found, expected, strict=True):
         assert ours == pytest.approx(theirs)

@@ -69,6 +69,11 @@ class FastF1Client:
             )
         return self._pool
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the pool's workers (none before the first load starts them)."""
+        return [] if self._pool is None else list(self._pool._processes or {})
+
     async def load_session(
         self, year: int, race: int | str, session_type: str, *, telemetry: bool = True
     ) -> bytes:
