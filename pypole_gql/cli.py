@@ -553,7 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
         "PYPOLE_ARCHIVE_URL names.",
         formatter_class=defaults,
     )
-    archive_sub = archive.add_subparsers(dest="action", required=True, metavar="ACTION")
+    archive_sub = archive.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="what to do with the archive"
+    )
     archive_sub.add_parser(
         "list",
         help="every entry: season, round, session, format version, size, when stored",
