@@ -41,6 +41,12 @@ async def test_italy_is_the_italian_grand_prix(
     query = """query($y: Int!, $t: SessionType!) {
       session(year: $y, race: "Italy", type: $t) { round eventName } }"""
     body = await sessions_app.graphql(query, y=year, t=kind)
+    if (year, kind) == (2020, "R"):
+        # No lap timing in the replay's archive (issue 17.2): NOT_AVAILABLE naming the
+        # event "Italy" resolved to.
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["NOT_AVAILABLE"], body
+        assert f"{year} Italian Grand Prix Race" in body["errors"][0]["message"]
+        return
     assert "errors" not in body, body["errors"]
     assert body["data"]["session"] == {"round": expected, "eventName": "Italian Grand Prix"}
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from pypole_gql.upstream.fastf1.extract import NO_TIMING
 from tests.jolpica_oracle import oracle_for
 from tests.plugins.fastf1 import OracleLoader, SessionsApp
 
@@ -39,6 +40,13 @@ async def test_italy_is_the_italian_grand_prix(
     response = await sessions_app.client.get(
         f"{BASE}/{year}/Italy/laps", params={"session_type": kind}
     )
+    if (year, kind) == (2020, "R"):
+        # The replay's archive has no lap timing for it (issue 17.2): a 404 that names the
+        # event "Italy" resolved to, not a 200 with no laps.
+        assert response.status_code == 404, response.text
+        detail = response.json()["detail"]
+        assert f"{year} Italian Grand Prix Race" in detail and NO_TIMING in detail
+        return
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["round"], body["event_name"], body["race"]) == (
