@@ -65,7 +65,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.add_middleware(response_cache.wrap)
     app.state.response_cache = response_cache
     app.state.rest_response_cache = rest_response_cache
-    app.add_middleware(RateLimitMiddleware)  # inside RequestContext: logged with client IP
+    # Inside RequestContext: logged with client IP. GraphiQL's page is not charged.
+    app.add_middleware(RateLimitMiddleware, graphiql=settings.graphiql_enabled)
     app.add_middleware(RequestContextMiddleware)
     if settings.allowed_origins:
         app.add_middleware(CORS, origins=settings.allowed_origins)  # outermost: see web/cors.py

@@ -3,7 +3,10 @@
 Contract:
 
 * Every HTTP request under ``/graphql`` or ``/api`` costs one hit of ``PYPOLE_RATE_LIMIT`` (moving
-  window) for its client IP. Everything else (``/health/*``, static assets) is never counted.
+  window) for its client IP. Never counted: everything else (``/health/*``, the docs pages'
+  assets under ``/static/docs``), the docs pages themselves (``/api/v1/docs``, ``/redoc``,
+  ``/openapi.json`` and GraphiQL's page, ``GET /graphql`` from a browser), ``/api/v1/health``
+  and CORS preflights.
 * ``POST /api/v1/auth/login`` and ``POST /api/v1/auth/register`` also cost one hit of
   ``PYPOLE_AUTH_RATE_LIMIT``, a separate bucket. The GraphQL ``login`` and ``register``
   mutations are charged where they resolve, by :class:`AuthRateLimit` (or a direct call to
@@ -18,9 +21,10 @@ Contract:
   ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (Unix time, the GitHub convention);
   a 429 adds ``Retry-After`` (seconds). ``reset`` is the number of seconds until the oldest
   counted request leaves the window, i.e. until one more request is allowed.
-* A refused request gets HTTP 429 with JSON ``{"detail": "Rate limit exceeded: 60 per 1 minute"}``;
-  under ``/graphql`` the body also has ``errors: [{message, extensions: {code: "RATE_LIMITED",
-  retryAfter}}]``, a GraphQL-over-HTTP request error, so REST and GraphQL clients both read it.
+* A refused request gets HTTP 429 rendered by :func:`pypole_gql.errors.render_for_path`: under
+  ``/api`` ``{"detail": "Rate limit exceeded: 300 per 1 minute"}``, under ``/graphql`` a
+  GraphQL-over-HTTP request error ``{"errors": [{message, extensions: {code: "RATE_LIMITED",
+  retryAfter, requestId}}]}``.
 * ``X-Forwarded-For`` is believed only when the peer is in ``PYPOLE_TRUSTED_PROXIES``; the client
   is the rightmost hop that is not a trusted proxy. The result is stored in
   ``scope["state"]["client_ip"]`` for the access log. IPv6 clients share one budget per /64,
@@ -37,8 +41,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import parse_qs
 
-import orjson
 import redis.asyncio as aioredis
 from limits import RateLimitItem, parse_many
 from limits.util import WindowStats
@@ -49,8 +53,8 @@ from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.types import Info
 
 from pypole_gql.config import ConfigError, Settings
-from pypole_gql.errors import RateLimited
-from pypole_gql.logging import get_logger
+from pypole_gql.errors import RateLimited, render_for_path
+from pypole_gql.logging import get_logger, request_id_var
 
 log = get_logger("pypole.ratelimit")
 
@@ -59,6 +63,11 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_KEY_PREFIX = "pypole:ratelimit:v1"
 LIMITED_PREFIXES = ("/graphql", "/api")
 AUTH_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/register"})
+#: Never charged on GET/HEAD: the docs pages and the document they render, and the health
+#: route (a load balancer's probe must not lock itself, or a dashboard, out).
+EXEMPT_PATHS = frozenset(
+    {"/api/v1/docs", "/api/v1/redoc", "/api/v1/openapi.json", "/api/v1/health"}
+)
 GRAPHQL_PREFIX = "/graphql"
 #: Resolved client addresses remembered per limiter (peer and forwarded-for values).
 ADDRESS_MEMO_ENTRIES: Final = 4096
@@ -538,10 +547,6 @@ def _limiter_of(scope: Scope) -> RateLimiter:
     return limiter
 
 
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix + "/")
-
-
 _LIMITED_EXACT: Final = frozenset(LIMITED_PREFIXES)
 _LIMITED_UNDER: Final = tuple(prefix + "/" for prefix in LIMITED_PREFIXES)
 
@@ -550,25 +555,66 @@ def _limited(path: str) -> bool:
     return path in _LIMITED_EXACT or path.startswith(_LIMITED_UNDER)
 
 
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _is_preflight(scope: Scope) -> bool:
+    """A CORS preflight: ``OPTIONS`` asking which method it may use (answered by the CORS
+    middleware when it runs, by the router's 405 otherwise; charged in neither case)."""
+    return (
+        scope["method"] == "OPTIONS"
+        and _header(scope, b"access-control-request-method") is not None
+    )
+
+
+def _is_graphiql_page(scope: Scope) -> bool:
+    """A browser asking ``/graphql`` for GraphiQL's page: a GET with no ``query`` parameter
+    that accepts HTML (Strawberry's own test for rendering the IDE)."""
+    if scope["method"] not in ("GET", "HEAD") or scope["path"].rstrip("/") != GRAPHQL_PREFIX:
+        return False
+    params = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    if "query" in params:
+        return False
+    accept = (_header(scope, b"accept") or b"").decode("latin-1")
+    return "text/html" in accept or "*/*" in accept
+
+
+def charged(scope: Scope, *, graphiql: bool = True) -> bool:
+    """Whether this request costs a hit: ``/graphql`` and ``/api`` requests do, except the
+    docs pages (:data:`EXEMPT_PATHS`, GraphiQL's page when ``graphiql`` is on), the health
+    route and CORS preflights. Their assets (``/static/docs``) are outside both prefixes."""
+    path: str = scope["path"]
+    if not _limited(path) or _is_preflight(scope):
+        return False
+    if scope["method"] in ("GET", "HEAD") and path.rstrip("/") in EXEMPT_PATHS:
+        return False
+    return not (graphiql and _is_graphiql_page(scope))
+
+
 class RateLimitMiddleware:
     """Pure ASGI middleware charging ``/graphql`` and ``/api`` requests to the app's limiter.
 
     Add it inside :class:`~pypole_gql.middleware.RequestContextMiddleware` so the access log
-    shows the client IP it resolves and the 429s it answers.
+    shows the client IP it resolves and the 429s it answers. ``graphiql``: whether the app
+    serves GraphiQL's page on ``GET /graphql`` (then that page is not charged).
     """
 
-    def __init__(self, app: ASGIApp, *, auth_paths: frozenset[str] = AUTH_PATHS) -> None:
+    def __init__(
+        self, app: ASGIApp, *, auth_paths: frozenset[str] = AUTH_PATHS, graphiql: bool = True
+    ) -> None:
         self.app = app
         self.auth_paths = auth_paths
+        self.graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not charged(scope, graphiql=self.graphiql):
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if not _limited(path):
-            await self.app(scope, receive, send)
-            return
         limiter = _limiter_of(scope)
         auth = scope["method"] == "POST" and path.rstrip("/") in self.auth_paths
         try:
@@ -578,10 +624,10 @@ class RateLimitMiddleware:
             log.exception("ratelimit.check_failed", path=path)
             await self.app(scope, receive, send)
             return
-        headers = decision.raw_headers()
         if not decision.allowed:
-            await self._refuse(scope, send, decision, headers)
+            await self._refuse(scope, send, decision)
             return
+        headers = decision.raw_headers()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -597,27 +643,13 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     @staticmethod
-    async def _refuse(
-        scope: Scope, send: Send, decision: Decision, headers: list[tuple[bytes, bytes]]
-    ) -> None:
-        content: dict[str, Any] = {"detail": decision.detail}
-        if _under(scope["path"], GRAPHQL_PREFIX):
-            content["errors"] = [
-                {"message": decision.detail, "extensions": decision.error().extensions()}
-            ]
-        body = orjson.dumps(content)
+    async def _refuse(scope: Scope, send: Send, decision: Decision) -> None:
+        """429 in the shape of the edge (:func:`~pypole_gql.errors.render_for_path`)."""
+        rendered = render_for_path(scope["path"], decision.error(), request_id_var.get())
         await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    *headers,
-                ],
-            }
+            {"type": "http.response.start", "status": 429, "headers": rendered.raw_headers()}
         )
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": rendered.body()})
 
 
 class AuthRateLimit(FieldExtension):

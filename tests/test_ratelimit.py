@@ -197,10 +197,13 @@ async def test_graphql_refusal_is_json_for_rest_and_graphql_clients(
     assert refused.headers["content-type"] == "application/json"
     assert refused.headers["Retry-After"]
     body = refused.json()
-    assert body["detail"] == "Rate limit exceeded: 1 per 1 minute"
+    # GraphQL's error shape, as every refusal on /graphql (errors.render_for_path).
+    assert list(body) == ["errors"]
     assert body["errors"][0]["message"] == "Rate limit exceeded: 1 per 1 minute"
-    assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
-    assert "data" not in body
+    extensions = body["errors"][0]["extensions"]
+    assert extensions["code"] == "RATE_LIMITED"
+    assert extensions["retryAfter"] == int(refused.headers["Retry-After"])
+    assert extensions["requestId"] == refused.headers["x-request-id"]
 
 
 async def test_auth_limit_is_separate_and_stricter(make_limiter: LimiterFactory) -> None:
@@ -371,7 +374,7 @@ async def test_app_61st_graphql_request_is_refused(make_client: Any) -> None:
         refused = await client.post("/graphql", json={"query": "{ __typename }"})
 
     assert refused.status_code == 429
-    assert refused.json()["detail"] == "Rate limit exceeded: 60 per 1 minute"
+    assert refused.json()["errors"][0]["message"] == "Rate limit exceeded: 60 per 1 minute"
     assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert refused.headers["RateLimit-Policy"] == "60;w=60"
     assert refused.headers["x-request-id"]  # answered inside the request context
