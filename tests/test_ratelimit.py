@@ -29,9 +29,10 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.config import StrawberryConfig
 from structlog.testing import capture_logs
 
+from pypole_gql.graphql.auth_limit import AuthRateLimit
 from pypole_gql.graphql.errors import AppErrors
 from pypole_gql.middleware import RequestContextMiddleware, client_ip
-from pypole_gql.ratelimit import AuthRateLimit, RateLimiter, RateLimitMiddleware
+from pypole_gql.ratelimit import RateLimiter, RateLimitMiddleware
 
 LimiterFactory = Callable[..., RateLimiter]
 LOGIN = 'mutation { login(email: "a@b.c") }'
@@ -284,7 +285,7 @@ async def test_redis_down_limit_still_holds_per_process(
     # The in-process store starts its own count: 3 more, then refused; nothing fails.
     assert during == [200, 200, 200, 429, 429, 429]
     assert not limiter.shared
-    fallbacks = [e for e in logs if e["event"] == "ratelimit.store_fallback"]
+    fallbacks = [e for e in logs if e["event"] == "redis.degraded"]
     assert len(fallbacks) == 1
     assert fallbacks[0]["log_level"] == "warning"
 
@@ -303,8 +304,8 @@ async def test_redis_is_used_again_after_the_back_off(
             assert (await client.get("/api/v1/ping")).status_code == 200
 
     assert limiter.shared
-    events = [e["event"] for e in logs if e["event"].startswith("ratelimit.")]
-    assert events == ["ratelimit.store_recovered"]
+    events = [e["event"] for e in logs if e["event"].startswith("redis.")]
+    assert events == ["redis.recovered"]
     assert await _redis_keys(own_redis.url)  # the request was counted in Redis again
 
 
