@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     persisted = PersistedQueries(_manifest(settings), persisted_only=settings.persisted_only)
     app.add_middleware(persisted.wrap)
     app.state.persisted_queries = persisted
-    app.add_middleware(RateLimitMiddleware)  # inside RequestContext: logged with client IP
+    # Inside RequestContext: logged with client IP. GraphiQL's page is not charged.
+    app.add_middleware(RateLimitMiddleware, graphiql=settings.graphiql_enabled)
     app.add_middleware(RequestContextMiddleware)
     if settings.allowed_origins:
         app.add_middleware(CORS, origins=settings.allowed_origins)  # outermost: see web/cors.py

@@ -42,6 +42,12 @@ DEV_CORS_ORIGINS = ("http://localhost:3000",)
 #: The database drivers the app runs on (it is async throughout).
 DATABASE_DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+#: ``PYPOLE_RATE_LIMIT`` when it is not set, per environment (see the README's "Rate limits").
+#: One page pass of the older web frontend makes ~70 API calls and React Query retries a
+#: failed call 3 times: 300 a minute holds four clean passes a minute, or one pass in which
+#: every call fails and is retried (70 x 4 = 280). In dev React's StrictMode runs every
+#: effect twice (~140 calls a pass) and GraphiQL, reloads and scripts add theirs: 1200.
+DEFAULT_RATE_LIMITS = {"dev": "1200/minute", "prod": "300/minute"}
 
 
 class Environment(StrEnum):
@@ -108,7 +114,8 @@ class Settings(BaseSettings):
     persisted_only: bool = False
 
     # Edge
-    rate_limit: str = "60/minute"
+    # Unset: DEFAULT_RATE_LIMITS[env] (filled in by _default_rate_limit).
+    rate_limit: str = DEFAULT_RATE_LIMITS["prod"]
     auth_rate_limit: str = "10/minute"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Origins whose browser pages may call the API (CORS), comma-separated; unset: the web
@@ -240,6 +247,12 @@ class Settings(BaseSettings):
         if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @model_validator(mode="after")
+    def _default_rate_limit(self) -> Settings:
+        if "rate_limit" not in self.model_fields_set:
+            self.rate_limit = DEFAULT_RATE_LIMITS[self.env.value]
+        return self
 
     @model_validator(mode="after")
     def _check_prod(self) -> Settings:

@@ -45,7 +45,7 @@ def test_defaults() -> None:
     assert (s.jwt_issuer, s.jwt_audience) == ("pypole-gql", "pypole-gql")
     assert s.jolpica_url == "https://api.jolpi.ca/ergast/f1"
     assert s.jolpica_rate == "4/second;500/hour"
-    assert (s.rate_limit, s.auth_rate_limit) == ("60/minute", "10/minute")
+    assert (s.rate_limit, s.auth_rate_limit) == ("1200/minute", "10/minute")  # dev
     assert (s.log_level, s.workers, s.fastf1_workers) == ("INFO", 1, 1)
     assert s.trusted_proxies == []
 

@@ -29,9 +29,10 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.config import StrawberryConfig
 from structlog.testing import capture_logs
 
+from pypole_gql.graphql.auth_limit import AuthRateLimit
 from pypole_gql.graphql.errors import AppErrors
 from pypole_gql.middleware import RequestContextMiddleware, client_ip
-from pypole_gql.ratelimit import AuthRateLimit, RateLimiter, RateLimitMiddleware
+from pypole_gql.ratelimit import RateLimiter, RateLimitMiddleware
 
 LimiterFactory = Callable[..., RateLimiter]
 LOGIN = 'mutation { login(email: "a@b.c") }'
@@ -197,10 +198,13 @@ async def test_graphql_refusal_is_json_for_rest_and_graphql_clients(
     assert refused.headers["content-type"] == "application/json"
     assert refused.headers["Retry-After"]
     body = refused.json()
-    assert body["detail"] == "Rate limit exceeded: 1 per 1 minute"
+    # GraphQL's error shape, as every refusal on /graphql (errors.render_for_path).
+    assert list(body) == ["errors"]
     assert body["errors"][0]["message"] == "Rate limit exceeded: 1 per 1 minute"
-    assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
-    assert "data" not in body
+    extensions = body["errors"][0]["extensions"]
+    assert extensions["code"] == "RATE_LIMITED"
+    assert extensions["retryAfter"] == int(refused.headers["Retry-After"])
+    assert extensions["requestId"] == refused.headers["x-request-id"]
 
 
 async def test_auth_limit_is_separate_and_stricter(make_limiter: LimiterFactory) -> None:
@@ -281,7 +285,7 @@ async def test_redis_down_limit_still_holds_per_process(
     # The in-process store starts its own count: 3 more, then refused; nothing fails.
     assert during == [200, 200, 200, 429, 429, 429]
     assert not limiter.shared
-    fallbacks = [e for e in logs if e["event"] == "ratelimit.store_fallback"]
+    fallbacks = [e for e in logs if e["event"] == "redis.degraded"]
     assert len(fallbacks) == 1
     assert fallbacks[0]["log_level"] == "warning"
 
@@ -300,8 +304,8 @@ async def test_redis_is_used_again_after_the_back_off(
             assert (await client.get("/api/v1/ping")).status_code == 200
 
     assert limiter.shared
-    events = [e["event"] for e in logs if e["event"].startswith("ratelimit.")]
-    assert events == ["ratelimit.store_recovered"]
+    events = [e["event"] for e in logs if e["event"].startswith("redis.")]
+    assert events == ["redis.recovered"]
     assert await _redis_keys(own_redis.url)  # the request was counted in Redis again
 
 
@@ -371,7 +375,7 @@ async def test_app_61st_graphql_request_is_refused(make_client: Any) -> None:
         refused = await client.post("/graphql", json={"query": "{ __typename }"})
 
     assert refused.status_code == 429
-    assert refused.json()["detail"] == "Rate limit exceeded: 60 per 1 minute"
+    assert refused.json()["errors"][0]["message"] == "Rate limit exceeded: 60 per 1 minute"
     assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert refused.headers["RateLimit-Policy"] == "60;w=60"
     assert refused.headers["x-request-id"]  # answered inside the request context

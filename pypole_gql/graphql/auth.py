@@ -31,8 +31,8 @@ from pypole_gql.domain.users import (
     User,
 )
 from pypole_gql.errors import AppError, BadUserInput, Unauthenticated
+from pypole_gql.graphql.auth_limit import AuthRateLimit
 from pypole_gql.graphql.context import GraphQLContext
-from pypole_gql.ratelimit import AuthRateLimit
 
 M = TypeVar("M", bound=BaseModel)
 Info = strawberry.Info[GraphQLContext, None]

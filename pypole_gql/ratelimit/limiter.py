@@ -1,0 +1,184 @@
+"""Charging requests against the general and the auth budget of their client.
+
+In Redis while the app's :class:`~pypole_gql.redis_link.RedisLink` works (every instance then
+shares one budget), in process while its breaker is open or when no Redis is configured.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from limits import RateLimitItem, parse_many
+from limits.util import WindowStats
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
+
+from pypole_gql.config import ConfigError, Settings
+from pypole_gql.logging import get_logger
+from pypole_gql.ratelimit.client_ip import ClientResolver
+from pypole_gql.ratelimit.decision import Decision
+from pypole_gql.ratelimit.windows import Charge, MemoryWindows, RedisWindows
+from pypole_gql.redis_link import RedisLink
+
+log = get_logger("pypole.ratelimit")
+
+DEFAULT_KEY_PREFIX = "pypole:ratelimit:v1"
+#: Who the limiter's failures and recoveries are reported as (``redis.degraded``).
+USER = "ratelimit"
+
+
+def _parse_limits(value: str, setting: str) -> tuple[RateLimitItem, ...]:
+    try:
+        items = tuple(parse_many(value))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{setting}={value!r} is not a rate limit such as '60/minute' or '5/second;60/minute'"
+        ) from exc
+    if not items:
+        raise ConfigError(f"{setting} is empty")
+    return items
+
+
+class RateLimiter:
+    """Charges requests against the general and the auth budget of their client IP.
+
+    Built once per app (``Resources.limiter``) and closed at shutdown with :meth:`close`.
+    ``redis``: the app's link (not closed here). Without it, ``redis_url`` opens a link of
+    the limiter's own (``redis_timeout`` per call; after a failure Redis is probed again
+    after ``retry_backoff`` seconds, doubling up to ``max_retry_backoff``), closed by
+    :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate_limit: str,
+        auth_rate_limit: str,
+        trusted_proxies: Sequence[str] = (),
+        redis: RedisLink | None = None,
+        redis_url: str = "",
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        redis_timeout: float = 0.25,
+        retry_backoff: float = 1.0,
+        max_retry_backoff: float = 30.0,
+    ) -> None:
+        self.limits = _parse_limits(rate_limit, "PYPOLE_RATE_LIMIT")
+        self.auth_limits = _parse_limits(auth_rate_limit, "PYPOLE_AUTH_RATE_LIMIT")
+        self.clients = ClientResolver(trusted_proxies)
+        api = [Charge("api", item, item.amount, item.get_expiry()) for item in self.limits]
+        auth = [Charge("auth", item, item.amount, item.get_expiry()) for item in self.auth_limits]
+        self._api_charges = tuple(api)
+        self._auth_charges = tuple(auth)
+        self._both_charges = (*api, *auth)
+        self._policies = {
+            charges: tuple(charge.item for charge in charges)
+            for charges in (self._api_charges, self._auth_charges, self._both_charges)
+        }
+        self._memory = MemoryWindows()
+        self._own_link = False
+        if redis is None and redis_url:
+            redis = RedisLink.from_url(
+                redis_url,
+                connect_timeout=redis_timeout,
+                socket_timeout=redis_timeout,
+                cooldown=retry_backoff,
+                max_cooldown=max(retry_backoff, max_retry_backoff),
+                client_name="pypole-ratelimit",
+            )
+            self._own_link = True
+        self._link = redis
+        self._redis = RedisWindows(redis.client, key_prefix) if redis is not None else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> RateLimiter:
+        """The limiter ``PYPOLE_RATE_LIMIT``, ``PYPOLE_AUTH_RATE_LIMIT``,
+        ``PYPOLE_TRUSTED_PROXIES`` and ``PYPOLE_REDIS_URL`` describe (pass ``redis=`` the
+        app's link to share it); raises ``ConfigError`` on a malformed limit or network."""
+        if "redis" not in options:
+            options["redis_url"] = settings.redis_url
+        return cls(
+            rate_limit=settings.rate_limit,
+            auth_rate_limit=settings.auth_rate_limit,
+            trusted_proxies=settings.trusted_proxies,
+            **options,
+        )
+
+    @property
+    def trusted_proxies(self) -> tuple[Any, ...]:
+        return self.clients.trusted_proxies
+
+    @property
+    def shared(self) -> bool:
+        """True while counts go to Redis (False in process, or while Redis is failing)."""
+        return self._link is not None and not self._link.breaker.degraded
+
+    async def close(self) -> None:
+        if self._link is not None and self._own_link:
+            await self._link.close()
+
+    def client_ip(self, scope: Scope) -> str:
+        """The client address of this request (see :class:`.ClientResolver`)."""
+        return self.clients.client_ip(scope)
+
+    # -- charging ----------------------------------------------------------------------------
+
+    async def hit(self, scope: Scope, *, auth: bool = False) -> Decision:
+        """Charge one request to the general budget, and also to the auth budget if ``auth``.
+
+        Never raises for a store failure: Redis errors fall back to the in-process store.
+        """
+        bucket = self.clients.bucket(self.clients.client_ip(scope))
+        return await self._charge(bucket, self._both_charges if auth else self._api_charges)
+
+    async def hit_auth(self, conn: HTTPConnection) -> Decision:
+        """Charge a login or register attempt to the auth budget alone.
+
+        For the GraphQL ``login`` and ``register`` mutations, which the middleware cannot tell
+        apart from other GraphQL requests (it has already charged the general budget): call it
+        at the top of the resolver, before any password is checked, or put
+        :class:`~pypole_gql.graphql.auth_limit.AuthRateLimit` on the field. Raises
+        :class:`~pypole_gql.errors.RateLimited` when refused.
+        """
+        bucket = self.clients.bucket(self.clients.client_ip(conn.scope))
+        decision = await self._charge(bucket, self._auth_charges)
+        if not decision.allowed:
+            raise decision.error()
+        return decision
+
+    async def _charge(self, bucket: str, charges: tuple[Charge, ...]) -> Decision:
+        now = time.time()
+        results = await self._store(bucket, charges, now)
+        # The policy to report: the one that refused, else the one closest to running out.
+        index = len(results) - 1
+        if results[index].remaining >= 0:
+            for i in range(index - 1, -1, -1):
+                if results[i].remaining <= results[index].remaining:
+                    index = i
+        reset_time, remaining = results[index]
+        return Decision(
+            allowed=remaining >= 0,
+            limit=charges[index].item,
+            remaining=max(0, remaining),
+            reset_at=max(reset_time, now),
+            reset_after=max(0, math.ceil(reset_time - now)),
+            policies=self._policies[charges],
+        )
+
+    async def _store(
+        self, bucket: str, charges: tuple[Charge, ...], now: float
+    ) -> list[WindowStats]:
+        """Charge on Redis while it works, in process otherwise."""
+        link, redis = self._link, self._redis
+        if link is not None and redis is not None and link.breaker.allow():
+            try:
+                result = await redis.charge(bucket, charges, now)
+            except Exception as exc:
+                # Any failure (a script error too): this request counts in process.
+                link.breaker.failed(exc, user=USER)
+            else:
+                link.breaker.succeeded(user=USER)
+                return result
+        return self._memory.charge(bucket, charges, now)

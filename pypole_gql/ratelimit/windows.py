@@ -1,0 +1,153 @@
+"""The moving windows a charge is counted in: in process, or in Redis with one script.
+
+Both count as the ``limits`` library's moving window does: per (budget, client, policy), the
+times of the hits still inside the window, at most ``limit`` of them; a request is refused
+when the window already holds ``limit``. :class:`RedisWindows` charges every policy of a
+request in one round trip (``limits.aio`` takes two per policy: measured by
+``python -m bench.limiter``, see the README), with ``limits``' key and list layout, so
+instances of older versions count in the same windows.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from limits import RateLimitItem
+from limits.util import WindowStats
+from redis.asyncio import Redis
+
+#: How often the in-process store drops the windows of clients gone quiet (seconds).
+SWEEP_INTERVAL: Final = 10.0
+
+# One round trip per request: every policy of the request is charged by one script, in
+# order, stopping at the first refusal. The keys and the list layout are those of the
+# ``limits`` library's moving window (newest hit first, trimmed to the limit, expiring
+# with the window), so instances of older versions count in the same windows.
+# ARGV: now, then per key: limit, expiry. Returns per key charged: allowed (0/1), the
+# oldest hit still in the window (a string, "" when none) and how many hits it holds.
+_CHARGE_SCRIPT: Final = """
+local now = tonumber(ARGV[1])
+local result = {}
+for i, key in ipairs(KEYS) do
+    local limit = tonumber(ARGV[2 * i])
+    local expiry = tonumber(ARGV[2 * i + 1])
+    local allowed = 1
+    local entry = redis.call('lindex', key, limit - 1)
+    if entry and tonumber(entry) >= now - expiry then
+        allowed = 0
+    else
+        redis.call('lpush', key, now)
+        redis.call('ltrim', key, 0, limit - 1)
+        redis.call('expire', key, expiry)
+    end
+    local low, high, found = 0, redis.call('llen', key) - 1, nil
+    while low <= high do
+        local mid = math.floor((low + high) / 2)
+        local value = tonumber(redis.call('lindex', key, mid))
+        if value and value > now - expiry then
+            found = mid
+            low = mid + 1
+        else
+            high = mid - 1
+        end
+    end
+    if found then
+        table.insert(result, allowed)
+        table.insert(result, redis.call('lindex', key, found))
+        table.insert(result, found + 1)
+    else
+        table.insert(result, allowed)
+        table.insert(result, "")
+        table.insert(result, 0)
+    end
+    if allowed == 0 then
+        break
+    end
+end
+return result
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One policy to charge: the budget (``api`` or ``auth``) and its limit."""
+
+    scope: str
+    item: RateLimitItem
+    amount: int
+    expiry: int
+
+
+class MemoryWindows:
+    """Moving windows in process, as the ``limits`` library's moving window counts them.
+
+    Per (budget, client, policy): the times of the hits still inside the window, oldest
+    first, at most ``limit`` of them. A request is refused when the window already holds
+    ``limit`` hits. Runs on the event loop without awaiting, so it needs no lock. Windows
+    of clients gone quiet are dropped every :data:`SWEEP_INTERVAL` seconds.
+    """
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, str, int, int], deque[float]] = {}
+        self._next_sweep = 0.0
+
+    def charge(self, bucket: str, charges: Sequence[Charge], now: float) -> list[WindowStats]:
+        """Charge each policy in order, stopping after the first that refuses; returns the
+        stats of those charged, a refusal's ``remaining`` being -1."""
+        if now >= self._next_sweep:
+            self._sweep(now)
+        results = []
+        for charge in charges:
+            key = (charge.scope, bucket, charge.amount, charge.expiry)
+            window = self._windows.get(key)
+            if window is None:
+                window = self._windows[key] = deque(maxlen=charge.amount)
+            start = now - charge.expiry
+            while window and window[0] < start:
+                window.popleft()
+            allowed = len(window) < charge.amount
+            if allowed:
+                window.append(now)
+            oldest = window[0] if window else now
+            remaining = charge.amount - len(window) if allowed else -1
+            results.append(WindowStats(oldest + charge.expiry, remaining))
+            if not allowed:
+                break
+        return results
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + SWEEP_INTERVAL
+        stale = [
+            key for key, window in self._windows.items() if not window or window[-1] < now - key[3]
+        ]
+        for key in stale:
+            del self._windows[key]
+
+
+class RedisWindows:
+    """The windows in Redis: every policy of one request charged by one script call.
+
+    Raises what redis-py raises; the limiter decides what a failure costs.
+    """
+
+    def __init__(self, client: Redis, key_prefix: str) -> None:
+        self._script: Any = client.register_script(_CHARGE_SCRIPT)
+        self._key_prefix = key_prefix
+
+    async def charge(self, bucket: str, charges: Sequence[Charge], now: float) -> list[WindowStats]:
+        keys = [f"{self._key_prefix}:{c.item.key_for(c.scope, bucket)}" for c in charges]
+        args: list[float | int] = [now]
+        for charge in charges:
+            args += [charge.amount, charge.expiry]
+        reply = await self._script(keys=keys, args=args)
+        results = []
+        for i in range(0, len(reply), 3):
+            allowed, oldest, count = int(reply[i]), reply[i + 1], int(reply[i + 2])
+            charge = charges[i // 3]
+            start = float(oldest) if oldest else now
+            remaining = charge.amount - count if allowed else -1
+            results.append(WindowStats(start + charge.expiry, remaining))
+        return results
