@@ -138,7 +138,7 @@ def run_warm(
 
     configure_logging(json=settings.json_logs, level="WARNING")
     out = Console(file=sys.stdout, width=120)
-    err = Console(file=sys.stderr)
+    err = Console(file=sys.stderr, soft_wrap=True)  # one line per event, never wrapped
     results: list[WarmResult] = []
     interrupted = False
 

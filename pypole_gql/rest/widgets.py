@@ -38,6 +38,10 @@ _DATA = (
     "the season, data unavailable)."
 )
 
+#: An unknown widget is a 200 with ``error`` (as the older backend answered); a 404 is only
+#: the router's, for a path that is not one of these routes (an empty or split widget id).
+_NO_ROUTE = "No such route: the widget id is not one path segment"
+
 
 @router.get(
     "/available",
@@ -56,7 +60,7 @@ async def available() -> Response:
     operation_id="widget_data",
     summary="A widget's data for the signed-in user",
     description=f"Favourites come from the account's preferences. {_DATA}",
-    responses=errors(401, 403, 422, 503),
+    responses=errors(401, 403, 404, 422, 503, notes={404: _NO_ROUTE}),
 )
 async def data(request: Request, widget_id: WidgetId, me: Me) -> Response:
     result = await get_resources(request).widgets.data(widget_id, me.user)
@@ -69,7 +73,7 @@ async def data(request: Request, widget_id: WidgetId, me: Me) -> Response:
     operation_id="public_widget_data",
     summary="A widget's data, without personal data",
     description=f"The personal widgets answer a `message` asking to sign in. {_DATA}",
-    responses=errors(422),
+    responses=errors(404, 422, notes={404: _NO_ROUTE}),
 )
 async def public_data(request: Request, widget_id: WidgetId) -> Response:
     return ORJSONResponse(plain(await get_resources(request).widgets.data(widget_id, None)))

@@ -65,6 +65,11 @@ class WarmResult:
     seconds: float = 0.0
 
 
+#: The first season with sprint weekends (2021 British GP), and the kinds only they have.
+FIRST_SPRINT_SEASON: Final = 2021
+_SPRINT_KINDS: Final = frozenset({"S", "SQ", "SS"})
+
+
 def parse_sessions(text: str) -> tuple[str, ...]:
     """``"r,q, S"`` -> ``("R", "Q", "S")``; ValueError naming an unknown type."""
     kinds = tuple(dict.fromkeys(part.strip().upper() for part in text.split(",") if part.strip()))
@@ -92,9 +97,13 @@ def parse_rounds(text: str) -> frozenset[int]:
 
 
 def _scheduled(race: Race, kind: str) -> bool | None:
-    """Whether the weekend has ``kind``; ``None`` when the schedule does not list sessions."""
+    """Whether the weekend has ``kind``; ``None`` when the schedule does not list sessions
+    (then it is asked of FastF1), except that no weekend before :data:`FIRST_SPRINT_SEASON`
+    had a sprint or its qualifying."""
     if kind == "R":
         return True
+    if race.season < FIRST_SPRINT_SEASON and kind in _SPRINT_KINDS:
+        return False
     if not race.sessions:
         return None
     names = {session.name for session in race.sessions}
