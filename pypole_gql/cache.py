@@ -11,8 +11,9 @@ behaviour is the same on both:
   the loader runs, released by compare-and-delete);
 * each value is stored with its fresh-until time and kept ``stale_grace`` seconds longer,
   so when the upstream fails an expired value can still be served;
-* a failing store never fails a request: the call falls through to the loader and a
-  brief circuit breaker spares the following calls the store's timeout;
+* a failing store never fails a request: the call falls through to the loader and the
+  store's circuit breaker (for Redis, the app's one :class:`~pypole_gql.redis_link.RedisLink`
+  breaker) spares the following calls the store's timeout;
 * every value a request gets reports its fresh-until time (and whether it was served
   stale) to the request's :class:`~pypole_gql.logging.RequestStats`, so a response built
   from cached data knows how long it stays true (the GraphQL response cache uses it).
@@ -39,6 +40,7 @@ import orjson
 from pypole_gql.cache_store import CacheStore, MemoryStore, RedisStore, StoreError
 from pypole_gql.errors import UpstreamUnavailable
 from pypole_gql.logging import count_cache, get_logger, note_data_read
+from pypole_gql.redis_link import Breaker, RedisLink
 
 __all__ = [
     "DEFAULT_STALE_GRACE",
@@ -66,8 +68,10 @@ _THREAD_THRESHOLD: Final = 256 * 1024
 # Waiters for another process's load poll with a growing delay within these bounds.
 _POLL_MIN: Final = 0.02
 _POLL_MAX: Final = 0.2
-# During an outage at most one cache.store_error line per interval (with a count of the
-# lines it stands for), not one per request.
+# A store that answers with errors (OOM on write) logs at most one cache.store_error line per
+# interval (with a count of the lines it stands for), not one per request. A store that is
+# away is reported by its breaker (redis.degraded, redis.recovered).
+_USER: Final = "cache"
 _STORE_ERROR_LOG_INTERVAL: Final = 10.0
 
 
@@ -189,7 +193,8 @@ class Cache:
         ``lock_ttl``: lifetime of the cross-process load lock; the holder extends it every
         ``lock_ttl / 3`` seconds, so a dead holder blocks the others for at most this long.
         ``lock_wait``: how long a process waits for another's load before loading itself.
-        ``breaker_cooldown``: after the store looks down, how long calls skip it.
+        ``breaker_cooldown``: after the store looks down, how long calls skip it (for a
+        store without a breaker of its own; a Redis store's is its link's).
         ``clock``: wall-clock seconds; fresh-until times are compared across processes.
         """
         _check_name("namespace", namespace)
@@ -208,12 +213,16 @@ class Cache:
         self._lock_ttl = lock_ttl
         self._lock_ttl_ms = max(1, int(lock_ttl * 1000))
         self._lock_wait = lock_wait
-        self._breaker_cooldown = breaker_cooldown
         self._clock = clock
         self._flights: dict[str, asyncio.Task[_Loaded]] = {}
-        self._store_down = False
-        self._down_since = 0.0
-        self._breaker_open_until = 0.0
+        # The store's own breaker (a Redis store's is the app's RedisLink one, shared with
+        # the rate limiter and the budget); the in-process store never trips its own.
+        breaker = getattr(store, "breaker", None)
+        self._breaker: Breaker = (
+            breaker
+            if isinstance(breaker, Breaker)
+            else Breaker(cooldown=breaker_cooldown, max_cooldown=breaker_cooldown)
+        )
         self._next_error_log_at = 0.0
         self._suppressed_errors = 0
 
@@ -234,17 +243,25 @@ class Cache:
         memory_max_bytes: int = 128 * 1024 * 1024,
         memory_max_entries: int = 10_000,
         clock: Callable[[], float] = time.time,
+        redis: RedisLink | None = None,
     ) -> Cache:
         """A cache on Redis at ``redis_url``, or on an in-process LRU when it is empty.
 
         Never fails because Redis is unreachable: that is logged (``cache.store_unreachable``)
         and :meth:`ping` reports it, while requests go to the loaders until Redis answers.
-        ``memory_max_bytes`` / ``memory_max_entries`` bound the in-process store.
+        ``memory_max_bytes`` / ``memory_max_entries`` bound the in-process store. ``redis``:
+        the app's link to use (then ``redis_url`` only says Redis is configured, and the
+        timeouts and cool-down are the link's); without it the cache opens a link of its own.
         """
         store: CacheStore
-        if redis_url:
+        if redis is not None:
+            store = RedisStore(redis)
+        elif redis_url:
             store = RedisStore.from_url(
-                redis_url, connect_timeout=connect_timeout, socket_timeout=socket_timeout
+                redis_url,
+                connect_timeout=connect_timeout,
+                socket_timeout=socket_timeout,
+                breaker_cooldown=breaker_cooldown,
             )
         else:
             store = MemoryStore(
@@ -261,7 +278,7 @@ class Cache:
             breaker_cooldown=breaker_cooldown,
             clock=clock,
         )
-        backend = "redis" if redis_url else "memory"
+        backend = "redis" if isinstance(store, RedisStore) else "memory"
         # The URL is not logged: it may carry a password.
         if not await store.ping():
             log.warning("cache.store_unreachable", backend=backend)
@@ -579,34 +596,23 @@ class Cache:
 
     async def _guard(self, op: str, key: str, call: Callable[[], Awaitable[R]], fallback: R) -> R:
         """Run a store call; on failure (or while the breaker is open) answer ``fallback``."""
-        now = time.monotonic()
-        if now < self._breaker_open_until:
+        if not self._breaker.allow():
             return fallback
-        if self._store_down:
-            # Half-open: this call probes the store; the others keep skipping it until the
-            # probe answers or fails.
-            self._breaker_open_until = now + self._breaker_cooldown
         try:
             result = await call()
         except StoreError as exc:
             self._store_failed(op, key, exc)
             return fallback
-        if self._store_down:
-            self._store_down = False
-            self._breaker_open_until = 0.0
-            log.info(
-                "cache.store_recovered", down_for=round(time.monotonic() - self._down_since, 3)
-            )
+        self._breaker.succeeded(user=_USER)
         return result
 
     def _store_failed(self, op: str, key: str, exc: StoreError) -> None:
         self.stats.store_errors += 1
-        now = time.monotonic()
         if exc.unavailable:
-            if not self._store_down:
-                self._down_since = now
-            self._store_down = True
-            self._breaker_open_until = now + self._breaker_cooldown
+            # The store is away: the breaker says so once (redis.degraded) for every user.
+            self._breaker.failed(exc.__cause__ or exc, user=_USER)
+            return
+        now = time.monotonic()
         if now < self._next_error_log_at:
             self._suppressed_errors += 1
             return
@@ -615,7 +621,6 @@ class Cache:
             op=op,
             key=key,
             error=str(exc),
-            store_down=exc.unavailable,
             suppressed=self._suppressed_errors,
         )
         self._suppressed_errors = 0

@@ -13,14 +13,10 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pypole_gql.logging import get_logger
+from pypole_gql.redis_link import UNAVAILABLE, Breaker, RedisLink
 
 log = get_logger("pypole.cache")
 
@@ -173,19 +169,25 @@ class MemoryStore:
 
 
 class RedisStore:
-    """Redis through redis.asyncio, with short timeouts and no client-side retries.
+    """Redis through the app's :class:`~pypole_gql.redis_link.RedisLink` (short timeouts, no
+    client-side retries: the link's breaker decides when to try again).
 
-    Retries are off on purpose: a retry loop against a dead Redis multiplies the time a
-    request waits for a cache it can do without. The cache's circuit breaker decides when
-    to try again.
+    ``owned``: the store closes the link with itself (a link :meth:`from_url` made).
     """
 
     distributed = True
 
-    def __init__(self, client: Redis) -> None:
-        self._client = client
-        self._release = client.register_script(_RELEASE_LUA)
-        self._refresh = client.register_script(_REFRESH_LUA)
+    def __init__(self, link: RedisLink, *, owned: bool = False) -> None:
+        self.link = link
+        self._client = link.client
+        self._owned = owned
+        self._release = self._client.register_script(_RELEASE_LUA)
+        self._refresh = self._client.register_script(_REFRESH_LUA)
+
+    @property
+    def breaker(self) -> Breaker:
+        """The link's breaker: the cache skips the store while it is open."""
+        return self.link.breaker
 
     @classmethod
     def from_url(
@@ -195,30 +197,26 @@ class RedisStore:
         connect_timeout: float = 0.25,
         socket_timeout: float = 0.5,
         max_connections: int = 64,
+        breaker_cooldown: float = 2.0,
     ) -> RedisStore:
-        """Build a store for ``url`` without connecting (connections are made on first use).
-
-        The pool is a blocking one: a burst of concurrent reads waits (up to
-        ``socket_timeout``) for a free connection instead of failing with
-        ``MaxConnectionsError``, which the cache would take for Redis being down.
-        """
-        pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
+        """A store on a link of its own to ``url``, without connecting (connections are made
+        on first use); its breaker keeps calls away for ``breaker_cooldown`` seconds after a
+        failure."""
+        link = RedisLink.from_url(
             url,
-            max_connections=max_connections,
-            timeout=socket_timeout,
-            socket_connect_timeout=connect_timeout,
+            connect_timeout=connect_timeout,
             socket_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), 0),
-            retry_on_timeout=False,
+            max_connections=max_connections,
+            cooldown=breaker_cooldown,
+            max_cooldown=breaker_cooldown,
             client_name="pypole-cache",
         )
-        client: Redis = Redis(connection_pool=pool)
-        return cls(client)
+        return cls(link, owned=True)
 
     async def _call(self, op: Callable[[], Awaitable[R]]) -> R:
         try:
             return await op()
-        except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
+        except UNAVAILABLE as exc:
             raise StoreError(f"{type(exc).__name__}: {exc}", unavailable=True) from exc
         except RedisError as exc:
             raise StoreError(f"{type(exc).__name__}: {exc}", unavailable=False) from exc
@@ -245,11 +243,8 @@ class RedisStore:
         await self._call(lambda: self._release(keys=[key], args=[token]))
 
     async def ping(self) -> bool:
-        try:
-            await self._call(lambda: self._client.ping())
-        except StoreError:
-            return False
-        return True
+        return await self.link.ping()
 
     async def close(self) -> None:
-        await self._client.aclose(close_connection_pool=True)
+        if self._owned:
+            await self.link.close()

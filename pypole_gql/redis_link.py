@@ -10,8 +10,8 @@ all of them, not one per user, and is reported once:
   the user that found it; from then on :meth:`Breaker.allow` says no, and every user works
   without Redis;
 * one call (any user's) probes Redis after a cool-down that doubles on each failed probe, from
-  ``cooldown`` to ``max_cooldown`` seconds; the readiness check (:meth:`RedisLink.ping`)
-  probes too, so a load balancer's health checks notice the return at once;
+  ``cooldown`` to ``max_cooldown`` seconds; a readiness check that Redis answers
+  (:meth:`RedisLink.ping`) closes it too, so a load balancer's probes notice the return;
 * ``redis.recovered`` (info) when a call answers again, with how long Redis was away.
 
 No client-side retries (redis-py retries with back-off by default): a retry loop against a
@@ -153,12 +153,11 @@ class RedisLink:
         return cls(pool, Breaker(cooldown=cooldown, max_cooldown=max_cooldown))
 
     async def ping(self) -> bool:
-        """Readiness: whether Redis answers now (bypassing the breaker, and telling it)."""
+        """Readiness: whether Redis answers now. Bypasses the breaker, and closes it when Redis
+        answers (a failure is left to the users to report: it costs them nothing yet)."""
         try:
             await self.client.ping()
-        except Exception as exc:
-            if isinstance(exc, UNAVAILABLE):
-                self.breaker.failed(exc, user="readiness")
+        except Exception:
             return False
         self.breaker.succeeded(user="readiness")
         return True

@@ -19,6 +19,7 @@ from pypole_gql.config import Settings
 from pypole_gql.db.engine import Database
 from pypole_gql.logging import get_logger
 from pypole_gql.ratelimit import RateLimiter
+from pypole_gql.redis_link import RedisLink
 from pypole_gql.services.comparison import ComparisonService
 from pypole_gql.services.f1 import F1Service
 from pypole_gql.services.predictions import PredictionService
@@ -47,6 +48,7 @@ class Resources:
     auth: AuthService
     limiter: RateLimiter
     cache: Cache
+    redis: RedisLink | None
     http: HttpClient
     jolpica: JolpicaClient
     f1: F1Service
@@ -79,11 +81,20 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         db = Database(settings.database_url)
         stack.push_async_callback(db.close)
         auth = AuthService.from_settings(settings, db)
-        limiter = RateLimiter.from_settings(settings)
+        # One link to Redis for the cache, the rate limiter and the outbound budget: one
+        # pool, one breaker (redis.degraded / redis.recovered); closed after all of them.
+        redis: RedisLink | None = None
+        if settings.redis_url:
+            redis = RedisLink.from_url(settings.redis_url)
+            stack.push_async_callback(redis.close)
+        limiter = RateLimiter.from_settings(settings, redis=redis)
         stack.push_async_callback(limiter.close)
         namespace = settings.redis_namespace
         cache = await Cache.create(
-            settings.redis_url or None, namespace=namespace, stale_grace=settings.stale_grace
+            settings.redis_url or None,
+            namespace=namespace,
+            stale_grace=settings.stale_grace,
+            redis=redis,
         )
         stack.push_async_callback(cache.close)
         http = await stack.enter_async_context(
@@ -92,7 +103,7 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         budget = OutboundBudget(
             settings.jolpica_rate,
             name="jolpica",
-            redis_url=settings.redis_url or None,
+            redis=redis,
             key_prefix=f"{namespace}:budget",
         )
         stack.push_async_callback(budget.close)
@@ -119,6 +130,7 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
             auth=auth,
             limiter=limiter,
             cache=cache,
+            redis=redis,
             http=http,
             jolpica=jolpica,
             f1=f1,

@@ -817,8 +817,8 @@ async def test_redis_killed_mid_run_falls_back_to_the_loader_and_recovers(
     assert cache.stats.store_errors == down_errors
     assert down_errors >= 2  # the breaker probed more than once
     # One line for the whole outage, not one per failed call.
-    assert len(events(logs, "cache.store_error")) == 1
-    assert len(events(logs, "cache.store_recovered")) == 1
+    assert len(events(logs, "redis.degraded")) == 1
+    assert len(events(logs, "redis.recovered")) == 1
 
 
 async def test_unresponsive_redis_costs_one_timeout(namespace: str) -> None:

@@ -4,7 +4,8 @@ Jolpica allows anonymous clients a few requests a second and a few hundred an ho
 address; every instance of the app counts against the same allowance, so the budget
 lives in Redis when one is configured (``limits``' moving window, which never lets more
 than N requests into any window of the period, unlike a fixed window that allows 2N
-around a boundary). Without Redis, or while Redis fails, it is kept in process.
+around a boundary), over the app's one :class:`~pypole_gql.redis_link.RedisLink`. Without
+Redis, or while the link's breaker is open, it is kept in process.
 
 A request over budget waits for the window to move when that happens soon enough and
 otherwise is not sent at all: :class:`BudgetExceeded` is an :class:`UpstreamUnavailable`,
@@ -22,16 +23,15 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
-from redis.asyncio import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from pypole_gql.errors import UpstreamUnavailable
 from pypole_gql.logging import get_logger
+from pypole_gql.redis_link import RedisLink
 
 log = get_logger("pypole.upstream")
 
-#: After Redis failed, how long the budget stays in process before trying Redis again.
+#: After Redis failed, how long a budget on a link of its own stays in process before trying
+#: Redis again (in the app the link's breaker decides, for the cache and limiter as well).
 _REDIS_COOLDOWN: Final = 10.0
 # A waiter goes a little after the window is due to move. The window counts when slots
 # were taken, Jolpica counts when requests arrive: a request on a new connection (or
@@ -60,6 +60,7 @@ class OutboundBudget:
         rate: str,
         *,
         name: str,
+        redis: RedisLink | None = None,
         redis_url: str | None = None,
         key_prefix: str = "pypole-budget",
         max_wait: float = 5.0,
@@ -77,28 +78,30 @@ class OutboundBudget:
         self.name = name
         self.max_wait = max_wait
         self._memory = MovingWindowRateLimiter(MemoryStorage())
-        self._pool: ConnectionPool | None = None
-        self._redis: MovingWindowRateLimiter | None = None
-        if redis_url:
-            # The pool is ours (limits has no close); no client-side retries: a dead Redis
-            # should cost one short timeout, then the in-process budget takes over.
-            self._pool = ConnectionPool.from_url(
+        self._own_link = False
+        if redis is None and redis_url:
+            # A link of its own (closed by close()): for a budget used outside the app.
+            redis = RedisLink.from_url(
                 redis_url,
-                socket_connect_timeout=connect_timeout,
+                connect_timeout=connect_timeout,
                 socket_timeout=socket_timeout,
-                retry=Retry(NoBackoff(), 0),
+                cooldown=_REDIS_COOLDOWN,
+                max_cooldown=_REDIS_COOLDOWN,
                 client_name="pypole-budget",
             )
-            options: dict[str, Any] = {"connection_pool": self._pool}
+            self._own_link = True
+        self._link = redis
+        self._redis: MovingWindowRateLimiter | None = None
+        if redis is not None:
+            options: dict[str, Any] = {"connection_pool": redis.pool}
             storage = RedisStorage(
-                "async+" + redis_url,
+                "async+redis://",  # the pool says where; limits only reads the scheme
                 wrap_exceptions=True,
                 implementation="redispy",
                 key_prefix=key_prefix,
                 **options,
             )
             self._redis = MovingWindowRateLimiter(storage)
-        self._redis_down_until = 0.0
         # FIFO: asyncio.Lock wakes waiters in arrival order, so the first caller to queue
         # is the first served, and waiters do not all poll Redis at the same moment.
         self._turn = asyncio.Lock()
@@ -106,7 +109,9 @@ class OutboundBudget:
     @property
     def shared(self) -> bool:
         """True when the budget is kept in Redis right now."""
-        return self._redis is not None and time.monotonic() >= self._redis_down_until
+        return (
+            self._redis is not None and self._link is not None and not self._link.breaker.degraded
+        )
 
     async def acquire(self, max_wait: float | None = None) -> None:
         """Take one request from the budget, waiting at most ``max_wait`` seconds.
@@ -135,13 +140,18 @@ class OutboundBudget:
 
     async def _try_take(self) -> tuple[float, RateLimitItem | None]:
         """Take a slot in every window: ``(0, None)``, or how long until the full one moves."""
-        try:
-            return await self._take_from(self._limiter())
-        except StorageError as exc:
-            self._redis_failed(exc)
-            # Start over in process: windows this call already took in Redis stay taken
-            # there, which again only errs towards sending less.
-            return await self._take_from(self._memory)
+        link, redis = self._link, self._redis
+        if link is not None and redis is not None and link.breaker.allow():
+            try:
+                taken = await self._take_from(redis)
+            except StorageError as exc:
+                link.breaker.failed(exc.storage_error, user=f"budget:{self.name}")
+                # Start over in process: windows this call already took in Redis stay taken
+                # there, which again only errs towards sending less.
+            else:
+                link.breaker.succeeded(user=f"budget:{self.name}")
+                return taken
+        return await self._take_from(self._memory)
 
     async def _take_from(
         self, limiter: MovingWindowRateLimiter
@@ -153,28 +163,6 @@ class OutboundBudget:
             return max(stats.reset_time - time.time(), 0.0) + _WAIT_SLACK, item
         return 0.0, None
 
-    def _limiter(self) -> MovingWindowRateLimiter:
-        if self._redis is None:
-            return self._memory
-        if time.monotonic() < self._redis_down_until:
-            return self._memory
-        if self._redis_down_until:
-            # Back to the shared budget; a failure here starts another cool-down.
-            self._redis_down_until = 0.0
-            log.info("budget.redis_retry", budget=self.name)
-        return self._redis
-
-    def _redis_failed(self, exc: StorageError) -> None:
-        if time.monotonic() >= self._redis_down_until:
-            log.warning(
-                "budget.redis_failed",
-                budget=self.name,
-                error=repr(exc.storage_error),
-                fallback="memory",
-                retry_in=_REDIS_COOLDOWN,
-            )
-        self._redis_down_until = time.monotonic() + _REDIS_COOLDOWN
-
     def _exceeded(self, wait: float, window: str) -> BudgetExceeded:
         retry_after = max(1, math.ceil(wait))
         log.warning("budget.exceeded", budget=self.name, window=window, retry_after=retry_after)
@@ -184,5 +172,5 @@ class OutboundBudget:
         )
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.disconnect()
+        if self._link is not None and self._own_link:
+            await self._link.close()
