@@ -53,7 +53,9 @@ GRAPHQL_CHECKS = ("response_schema_conformance", "graphql_no_internal_error")
 MAX_FASTF1_LOADS = 32
 
 
-def schemathesis_run(server: FuzzServer, location: str, checks: tuple[str, ...]) -> None:
+def schemathesis_run(
+    server: FuzzServer, location: str, checks: tuple[str, ...], extra: tuple[str, ...] = ()
+) -> None:
     env = {
         **os.environ,
         "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
@@ -72,6 +74,7 @@ def schemathesis_run(server: FuzzServer, location: str, checks: tuple[str, ...])
         "--checks",
         ",".join(checks),
         "--no-color",
+        *extra,
     ]
     loads = server.fastf1_loads
     started = time.perf_counter()
@@ -87,7 +90,15 @@ def schemathesis_run(server: FuzzServer, location: str, checks: tuple[str, ...])
 
 
 def test_rest_api_answers_as_documented(fuzz_server: FuzzServer) -> None:
-    schemathesis_run(fuzz_server, "/api/v1/openapi.json", REST_CHECKS)
+    # The AI prediction route answers 501 by design (no model here, nothing invented), which
+    # `not_a_server_error` counts as a failure whatever the config says once `--checks` names
+    # it; its one answer is tested in tests/rest/test_predictor.py instead.
+    schemathesis_run(
+        fuzz_server,
+        "/api/v1/openapi.json",
+        REST_CHECKS,
+        ("--exclude-operation-id", "ai_prediction"),
+    )
 
 
 def test_graphql_api_never_fails_internally(fuzz_server: FuzzServer) -> None:
