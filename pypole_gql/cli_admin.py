@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from pypole_gql.cli_common import (
     DefaultsHelpFormatter,
+    configured,
     fail,
     settings_or_exit,
 )
@@ -22,10 +23,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from alembic.util.exc import CommandError
 
     from pypole_gql.db.migrate import downgrade, upgrade
-    from pypole_gql.logging import configure_logging
 
-    settings = settings_or_exit()
-    configure_logging(json=settings.json_logs, level=settings.log_level)
+    settings = configured()
     try:
         if args.revision.startswith("-") or args.revision == "base" or args.downgrade:
             downgrade(settings.database_url, args.revision)
@@ -50,10 +49,8 @@ def cmd_import_users(args: argparse.Namespace) -> int:
     )
     from pypole_gql.db.engine import Database
     from pypole_gql.db.legacy import LegacySourceError, read_users
-    from pypole_gql.logging import configure_logging
 
-    settings = settings_or_exit()
-    configure_logging(json=settings.json_logs, level="WARNING")
+    settings = configured(level="WARNING")
     source: str = args.source
     try:
         if "://" in source:
@@ -93,10 +90,8 @@ def cmd_archive(args: argparse.Namespace) -> int:
         render_entries,
     )
     from pypole_gql.archive.stores import ArchiveError
-    from pypole_gql.logging import configure_logging
 
-    settings = settings_or_exit()
-    configure_logging(json=settings.json_logs, level="WARNING")
+    settings = configured(level="WARNING")
     folder_path = Path(args.dir).resolve() if args.action in ("export", "import") else None
 
     async def run() -> int:

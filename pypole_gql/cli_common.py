@@ -53,6 +53,16 @@ def settings_or_exit() -> Settings:
         fail(f"configuration error: {problems}")
 
 
+def configured(level: str | None = None) -> Settings:
+    """The settings (as :func:`settings_or_exit`), and logging configured by them, at
+    ``level`` when given."""
+    from pypole_gql.logging import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging(json=settings.json_logs, level=level or settings.log_level)
+    return settings
+
+
 def fail(message: str) -> NoReturn:
     """End the command with a one-line message and status 2 (no traceback)."""
     print(f"pypole: {message}", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pypole_gql.cli_common import (
     NOW_DEFAULT_HELP,
     DefaultsHelpFormatter,
+    configured,
     fail,
     iso_datetime,
     port_number,
@@ -42,12 +43,11 @@ def _urls(host: str, port: int) -> dict[str, str]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from pypole_gql.logging import configure_logging, get_logger
+    from pypole_gql.logging import get_logger
 
     if args.now is not None and not args.replay:
         fail("serve: --now sets the replay's clock; it needs --replay DIR")
-    settings = settings_or_exit()
-    configure_logging(json=settings.json_logs, level=settings.log_level)
+    settings = configured()
     log = get_logger("pypole.cli")
     if args.replay:
         from pypole_gql.replay import FIXTURES_NOW, ReplayFixturesError
