@@ -41,7 +41,7 @@ def cmd_persist(args: argparse.Namespace) -> int:
     import orjson
     from graphql import GraphQLError, parse, validate
 
-    from pypole_gql.graphql.persisted import (
+    from pypole_gql.graphql.persisted_manifest import (
         ManifestError,
         canonical_operations,
         manifest_document,

@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["PYPOLE_SCHEDULE_URL"] = f"{handle.url}/f1schedule"
         settings = settings_or_exit()
     if settings.persisted_only:
-        from pypole_gql.graphql.persisted import ManifestError, load_manifest
+        from pypole_gql.graphql.persisted_manifest import ManifestError, load_manifest
 
         try:
             load_manifest(settings.resolved_persisted_queries_file)
