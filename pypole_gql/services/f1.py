@@ -38,8 +38,8 @@ from pypole_gql.domain.f1 import (
     SeasonTable,
     Standings,
 )
-from pypole_gql.upstream.jolpica import (
-    JolpicaClient,
+from pypole_gql.upstream.jolpica import JolpicaClient
+from pypole_gql.upstream.jolpica_parse import (
     parse_constructor,
     parse_constructor_standing,
     parse_driver,
