@@ -51,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log = get_logger("pypole.cli")
     if args.replay:
         from pypole_gql.replay import FIXTURES_NOW, ReplayFixturesError
-        from pypole_gql.replay.server import start_in_thread
+        from pypole_gql.replay.running import start_in_thread
 
         try:
             handle = start_in_thread(Path(args.replay), now=args.now or FIXTURES_NOW)
@@ -97,7 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from pypole_gql.logging import configure_logging
     from pypole_gql.replay import FIXTURES_NOW
-    from pypole_gql.replay.server import run_replay
+    from pypole_gql.replay.running import run_replay
 
     configure_logging(json=False)
     run_replay(Path(args.fixtures), args.host, args.port, args.now or FIXTURES_NOW, args.forms)
