@@ -55,11 +55,10 @@ def track_map(
     """
     check_max_points(max_points)
     chosen = _pick_lap(data, driver, lap)
-    pos = data.position
-    window = lap_samples(pos, chosen)
-    if pos is None or window is None:
+    window = lap_samples(data.position, chosen)
+    if window is None:
         return None
-    rows, start_ns, session_ns = window
+    pos, rows, start_ns, session_ns = window
     n = int(session_ns.shape[0])
     keep = downsample(n, max_points)
 
