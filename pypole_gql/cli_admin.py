@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from pypole_gql.cli_common import (
     DefaultsHelpFormatter,
+    add_command,
     configured,
     fail,
     settings_or_exit,
@@ -139,12 +140,13 @@ def cmd_warm(args: argparse.Namespace) -> int:
 
 def add_migrate(sub: Subparsers) -> None:
     """The ``migrate`` command."""
-    migrate = sub.add_parser(
+    migrate = add_command(
+        sub,
         "migrate",
+        cmd_migrate,
         help="apply (or undo) the database migrations",
         description="Upgrade the database named by PYPOLE_DATABASE_URL to REVISION, or "
         "downgrade it.",
-        formatter_class=DefaultsHelpFormatter,
     )
     migrate.add_argument(
         "revision",
@@ -158,20 +160,20 @@ def add_migrate(sub: Subparsers) -> None:
     migrate.add_argument(
         "--downgrade", action="store_true", help="downgrade to REVISION instead of upgrading"
     )
-    migrate.set_defaults(func=cmd_migrate)
 
 
 def add_import_users(sub: Subparsers) -> None:
     """The ``import-users`` command."""
-    import_users = sub.add_parser(
+    import_users = add_command(
+        sub,
         "import-users",
+        cmd_import_users,
         help="copy the accounts of the older PyPole backend into this server's database",
         description="Copy the older PyPole backend's accounts (its users table, or a CSV "
         "export of it with a header row) into the database of PYPOLE_DATABASE_URL. bcrypt "
         "password hashes are kept and become argon2id at each user's next login; unknown "
         "themes become 'system'; rows that break the account rules or collide with an account "
         "are refused and listed. Exit status 1 when any row was refused.",
-        formatter_class=DefaultsHelpFormatter,
     )
     import_users.add_argument(
         "--from",
@@ -189,18 +191,18 @@ def add_import_users(sub: Subparsers) -> None:
         help="keep the is_superuser flag (dropped by default: any client of the older backend "
         "could set it at registration); flagged accounts are listed either way",
     )
-    import_users.set_defaults(func=cmd_import_users)
 
 
 def add_archive(sub: Subparsers) -> None:
     """The ``archive`` command and its actions."""
-    archive = sub.add_parser(
+    archive = add_command(
+        sub,
         "archive",
+        cmd_archive,
         help="see, trim and move the session archive (PYPOLE_ARCHIVE_URL)",
         description="The durable archive of extracted sessions of finished events: the "
         "application database's session_archive table, or the folder or S3 bucket "
         "PYPOLE_ARCHIVE_URL names.",
-        formatter_class=DefaultsHelpFormatter,
     )
     archive_sub = archive.add_subparsers(
         dest="action", required=True, metavar="ACTION", help="what to do with the archive"
@@ -237,20 +239,20 @@ def add_archive(sub: Subparsers) -> None:
         formatter_class=DefaultsHelpFormatter,
     )
     archive_import.add_argument("dir", metavar="DIR", help="the folder to read")
-    archive.set_defaults(func=cmd_archive)
 
 
 def add_warm(sub: Subparsers) -> None:
     """The ``warm`` command."""
-    warm = sub.add_parser(
+    warm = add_command(
+        sub,
         "warm",
+        cmd_warm,
         help="load a season's sessions ahead of the users (fills the archive and Redis)",
         description="Load the sessions asked through the same service the server uses, at "
         "most PYPOLE_FASTF1_WORKERS at a time and within the upstream budgets, with a progress "
         "bar, then print a summary (loaded / already archived / not available / failed). "
         "Exit status 0 only when nothing failed; Ctrl-C stops at once (status 130) and "
         "writes no partial entry.",
-        formatter_class=DefaultsHelpFormatter,
     )
     warm.add_argument("--season", type=int, required=True, metavar="YEAR", help="the season")
     warm.add_argument(
@@ -271,4 +273,3 @@ def add_warm(sub: Subparsers) -> None:
         help="also fetch the season's Jolpica tables (results, qualifying, sprints, "
         "standings, drivers, teams, pit stops of the rounds)",
     )
-    warm.set_defaults(func=cmd_warm)

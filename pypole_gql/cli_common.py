@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
@@ -34,6 +35,23 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
         ):
             return text
         return f"{text} (default: %(default)s)"
+
+
+def add_command(
+    sub: Subparsers,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    *,
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """The ``pypole`` command ``name``, which runs ``func``; its help ends each option
+    with the option's default (:class:`DefaultsHelpFormatter`)."""
+    parser = sub.add_parser(
+        name, help=help, description=description, formatter_class=DefaultsHelpFormatter
+    )
+    parser.set_defaults(func=func)
+    return parser
 
 
 def settings_or_exit() -> Settings:

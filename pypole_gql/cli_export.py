@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pypole_gql.cli_common import (
-    DefaultsHelpFormatter,
+    add_command,
     fail,
     settings_or_exit,
     write_output,
@@ -97,8 +97,10 @@ def cmd_persist(args: argparse.Namespace) -> int:
 
 def add_persist(sub: Subparsers) -> None:
     """The ``persist`` command."""
-    persist = sub.add_parser(
+    persist = add_command(
+        sub,
         "persist",
+        cmd_persist,
         help="register the operations of a folder of .graphql files as persisted queries",
         description="Parse every .graphql file under DIR, check each operation against the "
         "schema and write it (with the fragments it uses, in canonical form) to the persisted "
@@ -106,7 +108,6 @@ def add_persist(sub: Subparsers) -> None:
         "manifest format). Clients may then send an operation by its SHA-256 alone; with "
         "PYPOLE_PERSISTED_ONLY=true only these operations run. Operations already in the "
         "manifest are kept unless --replace. Prints each operation's hash.",
-        formatter_class=DefaultsHelpFormatter,
     )
     persist.add_argument("directory", metavar="DIR", help="folder of .graphql files")
     persist.add_argument(
@@ -120,7 +121,6 @@ def add_persist(sub: Subparsers) -> None:
     persist.add_argument(
         "--replace", action="store_true", help="drop the operations already in the manifest"
     )
-    persist.set_defaults(func=cmd_persist)
 
 
 def _add_export(
@@ -133,9 +133,7 @@ def _add_export(
     output: str,
 ) -> None:
     """An ``export-*`` command: writes one document to ``--output`` (default ``output``)."""
-    export = sub.add_parser(
-        name, help=help, description=description, formatter_class=DefaultsHelpFormatter
-    )
+    export = add_command(sub, name, func, help=help, description=description)
     export.add_argument(
         "--output",
         "-o",
@@ -143,7 +141,6 @@ def _add_export(
         metavar="FILE",
         help="the file to write, or '-' for standard output",
     )
-    export.set_defaults(func=func)
 
 
 def add_export_schema(sub: Subparsers) -> None:

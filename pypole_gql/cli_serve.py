@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pypole_gql.cli_common import (
     NOW_DEFAULT_HELP,
-    DefaultsHelpFormatter,
+    add_command,
     configured,
     fail,
     iso_datetime,
@@ -106,12 +106,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def add_serve(sub: Subparsers) -> None:
     """The ``serve`` command."""
-    serve = sub.add_parser(
+    serve = add_command(
+        sub,
         "serve",
+        cmd_serve,
         help="run the HTTP server (GraphQL at /graphql, REST at /api/v1)",
         description="Run the HTTP server. On SQLite (the default database) the migrations are "
         "applied first; on PostgreSQL run `pypole migrate` before.",
-        formatter_class=DefaultsHelpFormatter,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=port_number, default=8000, help="port to listen on")
@@ -135,18 +136,18 @@ def add_serve(sub: Subparsers) -> None:
         help="with --replay: the moment Jolpica's `current`, `last` and `next` are resolved "
         f"against, e.g. 2025-07-06T16:00:00Z ({NOW_DEFAULT_HELP})",
     )
-    serve.set_defaults(func=cmd_serve)
 
 
 def add_replay(sub: Subparsers) -> None:
     """The ``replay`` command."""
-    replay = sub.add_parser(
+    replay = add_command(
+        sub,
         "replay",
+        cmd_replay,
         help="run the offline replay upstream on its own",
         description="Serve Jolpica, the live-timing archive and FastF1's schedule files from "
         "recorded fixtures, for clients pointed at it (PYPOLE_JOLPICA_URL=URL/ergast/f1, "
         "PYPOLE_LIVETIMING_URL=URL, PYPOLE_SCHEDULE_URL=URL/f1schedule).",
-        formatter_class=DefaultsHelpFormatter,
     )
     replay.add_argument(
         "--fixtures",
@@ -172,4 +173,3 @@ def add_replay(sub: Subparsers) -> None:
         "Retired, lapped cars' times, pit-lane grid slots, 2018/2019/2025 sessions), or the "
         "recorded bodies alone, re-paged",
     )
-    replay.set_defaults(func=cmd_replay)
