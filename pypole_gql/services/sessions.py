@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from pypole_gql.archive import ArchiveKey, SessionArchive
-from pypole_gql.cache import Cache
+from pypole_gql.cache import Cache, note_read
 from pypole_gql.config import Settings
 from pypole_gql.domain import params
 from pypole_gql.domain.f1 import Race, Schedule
@@ -57,7 +57,7 @@ from pypole_gql.domain.sessions import (
     with_jolpica_durations,
 )
 from pypole_gql.errors import AppError, BadUserInput, NotAvailable, NotFound, UpstreamUnavailable
-from pypole_gql.logging import get_logger, note_data_read
+from pypole_gql.logging import get_logger
 from pypole_gql.services.f1 import F1Service
 from pypole_gql.services.session_loads import SessionLoads, SessionState, SessionStatus
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, decode_payload, payload_meta
@@ -243,7 +243,7 @@ class SessionService:
         status = await self._status(key, year)
         if not status.ready:
             # Changes any moment: a response that shows it must not be cached.
-            note_data_read(self._clock())
+            note_read(self._clock())
         return status
 
     async def start_load(self, asked: SessionRequest) -> SessionStatus:
@@ -254,13 +254,13 @@ class SessionService:
         if status.state in (SessionState.NOT_LOADED, SessionState.FAILED):
             self.loads.start(key, lambda: self._get(key, year, load_as, kind))
             status = self.loads.loading(key) or status
-        note_data_read(self._clock())
+        note_read(self._clock())
         return status
 
     async def _status(self, key: str, year: int) -> SessionStatus:
         held = self._decoded.get(key)
         if held is not None and held[1] > self._clock():
-            note_data_read(held[1])
+            note_read(held[1])
             return SessionStatus(SessionState.READY)
         loading = self.loads.loading(key)
         if loading is not None:
@@ -279,7 +279,7 @@ class SessionService:
             raise NotFound(payload[len(_MISSING) :].decode(errors="replace"))
         # Decoded now, so the request that follows the status is served from memory.
         self._remember(key, await self._decode(payload), min(fresh_until, self._ttl_until(year)))
-        note_data_read(fresh_until)
+        note_read(fresh_until)
         return SessionStatus(SessionState.READY)
 
     def _ttl_until(self, year: int) -> float:
@@ -341,7 +341,7 @@ class SessionService:
         held = self._decoded.get(key)
         if held is not None and held[1] > now:
             self._decoded.move_to_end(key)
-            note_data_read(held[1])  # what a response built on it may be cached for
+            note_read(held[1])  # what a response built on it may be cached for
             return held[0]
         ttl = self._ttl(year)
         marker = await self._cache.peek(key + _UNAVAILABLE)

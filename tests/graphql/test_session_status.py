@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from pypole_gql.cache import Cache
-from pypole_gql.cache_store import MemoryStore
+from pypole_gql.cache import MemoryStore
 from pypole_gql.errors import NotAvailable
 from pypole_gql.resources import Resources
 from pypole_gql.services.session_loads import SessionState

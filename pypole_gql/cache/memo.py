@@ -1,0 +1,123 @@
+"""The in-process memos and LRUs of the app, on :mod:`cachetools`.
+
+Two shapes cover every one of them:
+
+* :func:`lru` -- a plain LRU bounded in entries (remembered parses, keys, verdicts);
+* :class:`ExpiringLRU` -- least-recently-used first out, bounded both in entries and in
+  bytes, each entry with its own expiry time read from the value (the in-process byte
+  store, the response cache's front, the decoded FastF1 sessions). The clock is the
+  owner's injected one, so a fake clock in a test moves expiry too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from cachetools import LRUCache, TLRUCache
+
+__all__ = ["ExpiringLRU", "lru"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def lru(max_entries: int) -> LRUCache[K, V]:
+    """An LRU of at most ``max_entries`` entries."""
+    return LRUCache(maxsize=max_entries)
+
+
+class _Bounded(TLRUCache[K, V]):
+    """cachetools' time-aware LRU with a second bound, in entries, and an eviction count."""
+
+    def __init__(
+        self,
+        max_bytes: int,
+        max_entries: int,
+        ttu: Callable[[K, V, float], float],
+        timer: Callable[[], float],
+        getsizeof: Callable[[V], float],
+    ) -> None:
+        super().__init__(maxsize=max_bytes, ttu=ttu, timer=timer, getsizeof=getsizeof)
+        self.max_entries = max_entries
+        self.evictions = 0
+
+    def popitem(self) -> tuple[K, V]:
+        item = super().popitem()
+        self.evictions += 1
+        return item
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        while super().__len__() > self.max_entries:
+            self.popitem()
+
+
+class ExpiringLRU(Generic[K, V]):
+    """Entries bounded in number and in bytes, each fresh until ``expires(value)``.
+
+    ``get`` answers only entries still fresh by ``clock`` (an expired one is dropped);
+    ``put`` of a value larger than ``max_bytes`` keeps nothing and answers False.
+    Least recently read (or put) goes first when a bound is reached.
+    """
+
+    __slots__ = ("_entries", "max_bytes")
+
+    def __init__(
+        self,
+        *,
+        max_entries: int,
+        max_bytes: int,
+        expires: Callable[[V], float],
+        size: Callable[[V], int],
+        clock: Callable[[], float],
+    ) -> None:
+        if max_bytes <= 0 or max_entries <= 0:
+            raise ValueError("max_bytes and max_entries must be positive")
+        self.max_bytes = max_bytes
+        self._entries: _Bounded[K, V] = _Bounded(
+            max_bytes, max_entries, lambda _k, v, _now: expires(v), clock, size
+        )
+
+    @property
+    def max_entries(self) -> int:
+        return self._entries.max_entries
+
+    @property
+    def evictions(self) -> int:
+        """Entries pushed out by a bound (not those that expired)."""
+        return self._entries.evictions
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes accounted to the fresh entries held now."""
+        return int(self._entries.currsize)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def keys(self) -> list[K]:
+        """The keys of the fresh entries."""
+        return list(self._entries)
+
+    def get(self, key: K) -> V | None:
+        try:
+            return self._entries[key]
+        except KeyError:
+            # Expired (or absent): cachetools keeps an expired entry until the next put.
+            self._entries.pop(key, None)
+            return None
+
+    def put(self, key: K, value: V) -> bool:
+        """Keep ``value`` under ``key``; False when it is larger than the whole budget."""
+        self._entries.pop(key, None)
+        if self._entries.getsizeof(value) > self.max_bytes:
+            return False
+        self._entries[key] = value
+        return True
+
+    def drop(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
