@@ -2,12 +2,12 @@
 
 :class:`Entries` reads and writes :mod:`~pypole_gql.cache.envelope` envelopes (a corrupt
 one reads as absent, ``cache.corrupt_entry``). Every store call goes through
-:class:`StoreGuard`, so a failing store never fails a request. The breaker is the store's own (for Redis, the app's one
-:class:`~pypole_gql.redis_link.RedisLink` breaker, shared with the rate limiter and the
-budget) or, for a store without one, a private breaker. A store that is away is reported by
-that breaker (``redis.degraded``, ``redis.recovered``); a store that answers with errors
-(OOM on write) logs at most one ``cache.store_error`` line per interval, with a count of
-the lines it stands for.
+:class:`StoreGuard`, so a failing store never fails a request. The breaker is the
+store's own (for Redis, the app's one :class:`~pypole_gql.redis_link.RedisLink` breaker,
+shared with the rate limiter and the budget) or, for a store without one, a private one.
+A store that is away is reported by that breaker (``redis.degraded``,
+``redis.recovered``); a store that answers with errors (OOM on write) logs at most one
+``cache.store_error`` line per interval, with a count of the lines it stands for.
 """
 
 from __future__ import annotations
@@ -53,9 +53,7 @@ class StoreGuard:
         self._next_error_log_at = 0.0
         self._suppressed_errors = 0
 
-    async def __call__(
-        self, op: str, key: str, call: Callable[[], Awaitable[R]], fallback: R
-    ) -> R:
+    async def __call__(self, op: str, key: str, call: Callable[[], Awaitable[R]], fallback: R) -> R:
         """Run a store call; on failure (or while the breaker is open) answer ``fallback``."""
         if not self.breaker.allow():
             return fallback

@@ -110,7 +110,6 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-
 class ResponseCache(ResponseLayer):
     """ASGI middleware answering repeated anonymous queries to ``path`` (the GraphQL
     endpoint) from the cache; see the module docstring. Everything else, and every
@@ -290,4 +289,3 @@ class ResponseCache(ResponseLayer):
         digest.update(b"\0" if name is None else b"\1" + name.encode() + b"\0")
         digest.update(request.variables)
         return f"{_KEY_PREFIX}:{digest.hexdigest()}"
-

@@ -27,7 +27,7 @@ log = get_logger("pypole.cache")
 class LoadLock:
     """The lock of one load of ``key`` (a name for log lines) under the store key ``lock``."""
 
-    __slots__ = ("_guard", "_key", "_keeper", "_lock", "_store", "_ttl", "_ttl_ms", "held", "token")
+    __slots__ = ("_guard", "_keeper", "_key", "_lock", "_store", "_ttl", "_ttl_ms", "held", "token")
 
     def __init__(
         self, store: CacheStore, guard: StoreGuard, *, lock: str, key: str, ttl: float

@@ -1,12 +1,16 @@
 """The in-process memos and LRUs of the app, on :mod:`cachetools`.
 
-Two shapes cover every one of them:
+These shapes cover every one of them:
 
 * :func:`lru` -- a plain LRU bounded in entries (remembered parses, keys, verdicts);
+* :func:`ttl_memo` -- an LRU whose entries all live ``ttl`` seconds (round numbers);
+* :func:`expiring_lru` -- an LRU whose entries each expire at a time read from the value
+  (decoded FastF1 sessions);
 * :class:`ExpiringLRU` -- least-recently-used first out, bounded both in entries and in
   bytes, each entry with its own expiry time read from the value (the in-process byte
-  store, the response cache's front, the decoded FastF1 sessions). The clock is the
-  owner's injected one, so a fake clock in a test moves expiry too.
+  store, the response cache's front).
+
+The clock is the owner's injected one, so a fake clock in a test moves expiry too.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from cachetools import LRUCache, TLRUCache
+from cachetools import LRUCache, TLRUCache, TTLCache
 
-__all__ = ["ExpiringLRU", "lru"]
+__all__ = ["ExpiringLRU", "expiring_lru", "lru", "ttl_memo"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -25,6 +29,19 @@ V = TypeVar("V")
 def lru(max_entries: int) -> LRUCache[K, V]:
     """An LRU of at most ``max_entries`` entries."""
     return LRUCache(maxsize=max_entries)
+
+
+def ttl_memo(max_entries: int, ttl: float, clock: Callable[[], float]) -> TTLCache[K, V]:
+    """An LRU of at most ``max_entries`` entries, each kept ``ttl`` seconds by ``clock``."""
+    return TTLCache(maxsize=max_entries, ttl=ttl, timer=clock)
+
+
+def expiring_lru(
+    max_entries: int, expires: Callable[[V], float], clock: Callable[[], float]
+) -> TLRUCache[K, V]:
+    """An LRU of at most ``max_entries`` entries, each fresh while ``clock() <
+    expires(value)`` (one already expired is not kept)."""
+    return TLRUCache(maxsize=max_entries, ttu=lambda _k, v, _now: expires(v), timer=clock)
 
 
 class _Bounded(TLRUCache[K, V]):
@@ -99,6 +116,11 @@ class ExpiringLRU(Generic[K, V]):
     def keys(self) -> list[K]:
         """The keys of the fresh entries."""
         return list(self._entries)
+
+    def values(self) -> list[V]:
+        """The fresh values (reading them counts as a use)."""
+        found = (self.get(key) for key in self.keys())
+        return [value for value in found if value is not None]
 
     def get(self, key: K) -> V | None:
         try:

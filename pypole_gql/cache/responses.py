@@ -40,7 +40,7 @@ from typing import Final
 
 import orjson
 from cachetools import LRUCache
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pypole_gql.cache.capture import Capture, adding_cache_control
 from pypole_gql.cache.freshness import Freshness, freshness_var
@@ -55,7 +55,6 @@ from pypole_gql.web.http_cache import (
     matches,
     not_modified_headers,
     public,
-    with_cache_control,
 )
 
 __all__ = [
@@ -86,7 +85,6 @@ _HEADER_COUNT: Final = struct.Struct(">I")
 _JSON_MEDIA: Final = b"application/json"
 
 Headers = list[tuple[bytes, bytes]]
-
 
 
 @dataclass
@@ -353,8 +351,7 @@ class ResponseLayer:
 
     def entries(self) -> list[CachedResponse]:
         """The fresh entries held in process (with Redis alone, none)."""
-        found = (self._front.get(key) for key in self._front.keys())
-        return [entry for entry in found if entry is not None]
+        return self._front.values()
 
     def clear(self) -> None:
         """Forget the in-process entries (Redis entries expire on their own)."""
