@@ -224,12 +224,15 @@ class ResponseCache(ResponseLayer):
         self, method: str, raw: bytes, request: Callable[[], _Request | None]
     ) -> str | None:
         """The key of an eligible request, remembered per raw request for repeats."""
-
-        def make() -> str | None:
-            parsed = request()
-            return None if parsed is None else self._key(parsed)
-
-        return self._keys((method, raw), make)
+        found = self._keys.get((method, raw))
+        if found is not None:
+            return found
+        parsed = request()
+        if parsed is None:
+            return None
+        key = self._key(parsed)
+        self._keys.put((method, raw), key)
+        return key
 
     def _from_body(self, body: bytes) -> _Request | None:
         try:

@@ -44,18 +44,12 @@ def expiring_lru(
     return TLRUCache(maxsize=max_entries, ttu=lambda _k, v, _now: expires(v), timer=clock)
 
 
-class _Bounded(TLRUCache[K, V]):
-    """cachetools' time-aware LRU with a second bound, in entries, and an eviction count."""
+class _Bounded(LRUCache[K, V]):
+    """cachetools' LRU bounded in bytes (``getsizeof``), with a second bound in entries and
+    an eviction count."""
 
-    def __init__(
-        self,
-        max_bytes: int,
-        max_entries: int,
-        ttu: Callable[[K, V, float], float],
-        timer: Callable[[], float],
-        getsizeof: Callable[[V], float],
-    ) -> None:
-        super().__init__(maxsize=max_bytes, ttu=ttu, timer=timer, getsizeof=getsizeof)
+    def __init__(self, max_bytes: int, max_entries: int, getsizeof: Callable[[V], float]) -> None:
+        super().__init__(maxsize=max_bytes, getsizeof=getsizeof)
         self.max_entries = max_entries
         self.evictions = 0
 
@@ -66,19 +60,21 @@ class _Bounded(TLRUCache[K, V]):
 
     def __setitem__(self, key: K, value: V) -> None:
         super().__setitem__(key, value)
-        while super().__len__() > self.max_entries:
+        while len(self) > self.max_entries:
             self.popitem()
 
 
 class ExpiringLRU(Generic[K, V]):
-    """Entries bounded in number and in bytes, each fresh until ``expires(value)``.
+    """Entries bounded in number and in bytes, each fresh while ``clock() < expires(value)``.
 
-    ``get`` answers only entries still fresh by ``clock`` (an expired one is dropped);
-    ``put`` of a value larger than ``max_bytes`` keeps nothing and answers False.
-    Least recently read (or put) goes first when a bound is reached.
+    ``get`` answers only an entry still fresh (an expired one is dropped when it is read,
+    or pushed out by the bounds); ``put`` of a value larger than ``max_bytes`` keeps
+    nothing and answers False. Least recently read (or put) goes first when a bound is
+    reached. (A plain LRU with the expiry checked on read, rather than cachetools'
+    ``TLRUCache``: the response cache's hit path reads it on every request.)
     """
 
-    __slots__ = ("_entries", "max_bytes")
+    __slots__ = ("_clock", "_entries", "_expires", "max_bytes")
 
     def __init__(
         self,
@@ -92,9 +88,9 @@ class ExpiringLRU(Generic[K, V]):
         if max_bytes <= 0 or max_entries <= 0:
             raise ValueError("max_bytes and max_entries must be positive")
         self.max_bytes = max_bytes
-        self._entries: _Bounded[K, V] = _Bounded(
-            max_bytes, max_entries, lambda _k, v, _now: expires(v), clock, size
-        )
+        self._expires = expires
+        self._clock = clock
+        self._entries: _Bounded[K, V] = _Bounded(max_bytes, max_entries, size)
 
     @property
     def max_entries(self) -> int:
@@ -102,19 +98,19 @@ class ExpiringLRU(Generic[K, V]):
 
     @property
     def evictions(self) -> int:
-        """Entries pushed out by a bound (not those that expired)."""
+        """Entries pushed out by a bound (not those dropped as expired)."""
         return self._entries.evictions
 
     @property
     def size_bytes(self) -> int:
-        """Bytes accounted to the fresh entries held now."""
+        """Bytes accounted to the entries held now."""
         return int(self._entries.currsize)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def keys(self) -> list[K]:
-        """The keys of the fresh entries."""
+        """The keys of the entries held (expired ones not read since included)."""
         return list(self._entries)
 
     def values(self) -> list[V]:
@@ -124,11 +120,13 @@ class ExpiringLRU(Generic[K, V]):
 
     def get(self, key: K) -> V | None:
         try:
-            return self._entries[key]
+            value = self._entries[key]
         except KeyError:
-            # Expired (or absent): cachetools keeps an expired entry until the next put.
-            self._entries.pop(key, None)
             return None
+        if self._clock() < self._expires(value):
+            return value
+        del self._entries[key]
+        return None
 
     def put(self, key: K, value: V) -> bool:
         """Keep ``value`` under ``key``; False when it is larger than the whole budget."""

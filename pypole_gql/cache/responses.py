@@ -36,6 +36,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
+from operator import attrgetter
 from typing import Final
 
 import orjson
@@ -179,8 +180,8 @@ class ResponseLayer:
         self._front: ExpiringLRU[str, CachedResponse] = ExpiringLRU(
             max_entries=front_max_entries,
             max_bytes=front_max_bytes,
-            expires=_fresh_until,
-            size=_size,
+            expires=attrgetter("fresh_until"),
+            size=attrgetter("size"),
             clock=clock,
         )
 
@@ -358,14 +359,6 @@ class ResponseLayer:
         self._front.clear()
 
 
-def _fresh_until(entry: CachedResponse) -> float:
-    return entry.fresh_until
-
-
-def _size(entry: CachedResponse) -> int:
-    return entry.size
-
-
 def app_version() -> str:
     try:
         return metadata.version("pypole-gql")
@@ -375,8 +368,7 @@ def app_version() -> str:
 
 class KeyMemo:
     """Keys per raw request (method or path, and query string or body): a repeat skips
-    parsing and hashing. Requests over :data:`RAW_MEMO_MAX_BYTES` are not remembered, nor
-    requests without a key."""
+    parsing and hashing. Requests over :data:`RAW_MEMO_MAX_BYTES` are not remembered."""
 
     __slots__ = ("_memo",)
 
@@ -386,11 +378,12 @@ class KeyMemo:
     def __len__(self) -> int:
         return len(self._memo)
 
-    def __call__(self, raw: tuple[str, bytes], make: Callable[[], str | None]) -> str | None:
-        found = self._memo.get(raw)
-        if found is not None:
-            return found
-        key = make()
-        if key is not None and len(raw[1]) <= RAW_MEMO_MAX_BYTES:
+    def get(self, raw: tuple[str, bytes]) -> str | None:
+        try:
+            return self._memo[raw]
+        except KeyError:
+            return None
+
+    def put(self, raw: tuple[str, bytes], key: str) -> None:
+        if len(raw[1]) <= RAW_MEMO_MAX_BYTES:
             self._memo[raw] = key
-        return key

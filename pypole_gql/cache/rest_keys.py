@@ -85,8 +85,11 @@ class RestResponseCache(ResponseLayer):
         await self._answer(scope, receive, send, key, if_none_match)
 
     def _key_for(self, path: str, query: bytes) -> str:
-        key = self._keys((path, query), lambda: self._key(path, query))
-        assert key is not None  # every path and query has a key
+        raw = (path, query)
+        key = self._keys.get(raw)
+        if key is None:
+            key = self._key(path, query)
+            self._keys.put(raw, key)
         return key
 
     def _key(self, path: str, query: bytes) -> str:

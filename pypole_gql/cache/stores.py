@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
 from redis.exceptions import RedisError
@@ -97,8 +98,8 @@ class MemoryStore:
         self._entries: ExpiringLRU[str, tuple[float, bytes, int]] = ExpiringLRU(
             max_entries=max_entries,
             max_bytes=max_bytes,
-            expires=_expires_at,
-            size=_cost_of,
+            expires=itemgetter(0),
+            size=itemgetter(2),
             clock=clock,
         )
         self.max_bytes = max_bytes
@@ -149,14 +150,6 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._entries.clear()
-
-
-def _expires_at(item: tuple[float, bytes, int]) -> float:
-    return item[0]
-
-
-def _cost_of(item: tuple[float, bytes, int]) -> int:
-    return item[2]
 
 
 class RedisStore:
