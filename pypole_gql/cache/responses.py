@@ -68,7 +68,7 @@ __all__ = [
     "app_version",
 ]
 
-log = get_logger("pypole.graphql.response_cache")
+log = get_logger("pypole.cache.responses")
 
 #: Bumped when the stored format or the key changes.
 FORMAT: Final = "gqlr2"
@@ -234,7 +234,8 @@ class ResponseLayer:
         """A kept answer: over GET public for as long as its data is fresh, with its
         ``ETag`` (a 304 when ``If-None-Match`` names it); over POST ``no-store``."""
         if not get:
-            headers = entry.post_headers
+            # A list of its own: a middleware further out may add to the list it is sent.
+            headers = list(entry.post_headers)
         else:
             max_age = public(entry.fresh_until - self._clock())
             if (
