@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from cachetools import TLRUCache, TTLCache
 
 from pypole_gql.cache.freshness import current, freshness_var, note_read, track
 from pypole_gql.cache.memo import ExpiringLRU, expiring_lru, ttl_memo
@@ -93,9 +94,9 @@ def test_bounds_must_be_positive() -> None:
 
 def test_ttl_memo_and_expiring_lru_follow_the_injected_clock() -> None:
     clock = Clock()
-    rounds = ttl_memo(4, 60, clock)
+    rounds: TTLCache[str, int] = ttl_memo(4, 60, clock)
     rounds["2023:bahrain"] = 1
-    decoded = expiring_lru(4, lambda held: held[1], clock)
+    decoded: TLRUCache[str, tuple[str, float]] = expiring_lru(4, lambda held: held[1], clock)
     decoded["s"] = ("session", clock.now + 30)
 
     clock.now += 30
