@@ -40,13 +40,13 @@ from operator import attrgetter
 from typing import Final
 
 import orjson
-from cachetools import LRUCache
+from cachetools import FIFOCache
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pypole_gql.cache.capture import Capture, adding_cache_control
 from pypole_gql.cache.freshness import Freshness, freshness_var
 from pypole_gql.cache.loader import Cache
-from pypole_gql.cache.memo import ExpiringLRU, lru
+from pypole_gql.cache.memo import ExpiringLRU
 from pypole_gql.logging import get_logger
 from pypole_gql.web.http_cache import (
     NO_STORE,
@@ -369,12 +369,14 @@ def app_version() -> str:
 
 class KeyMemo:
     """Keys per raw request (method or path, and query string or body): a repeat skips
-    parsing and hashing. Requests over :data:`RAW_MEMO_MAX_BYTES` are not remembered."""
+    parsing and hashing. Oldest first out (a ``cachetools.FIFOCache``: a hit costs one
+    lookup, and keys never go stale). Requests over :data:`RAW_MEMO_MAX_BYTES` are not
+    remembered."""
 
     __slots__ = ("_memo",)
 
     def __init__(self, max_entries: int = RAW_MEMO_ENTRIES) -> None:
-        self._memo: LRUCache[tuple[str, bytes], str] = lru(max_entries)
+        self._memo: FIFOCache[tuple[str, bytes], str] = FIFOCache(maxsize=max_entries)
 
     def __len__(self) -> int:
         return len(self._memo)
