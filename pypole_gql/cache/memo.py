@@ -2,7 +2,8 @@
 
 These shapes cover every one of them:
 
-* :func:`lru` -- a plain LRU bounded in entries (remembered parses, keys, verdicts);
+* :func:`lru` -- a plain LRU bounded in entries (remembered parses and verdicts; the
+  response keys, which never go stale, are a ``FIFOCache``: a hit is one lookup);
 * :func:`ttl_memo` -- an LRU whose entries all live ``ttl`` seconds (round numbers);
 * :func:`expiring_lru` -- an LRU whose entries each expire at a time read from the value
   (decoded FastF1 sessions);
