@@ -21,7 +21,8 @@ from starlette.applications import Starlette
 from structlog.testing import capture_logs
 
 from pypole_gql.cache import CacheStats
-from pypole_gql.graphql.response_cache import ResponseCache, ResponseCacheStats
+from pypole_gql.cache.graphql_keys import ResponseCache
+from pypole_gql.cache.responses import ResponseCacheStats
 from tests.jolpica_support import Counter, at_most, error_codes, jolpica_fault
 from tests.plugins.app import running_app
 from tests.plugins.app import test_settings as app_settings
@@ -289,7 +290,7 @@ async def test_a_response_expires_with_its_data(harness: Any, replay: Any) -> No
     async with harness(jolpica_ttl=1, archive_ttl=1) as h:
         started = time.time()
         first = await h.post(SCHEDULE, {"year": 2023})
-        (entry,) = h.layer._front.values()
+        (entry,) = h.layer.entries()
         assert entry.fresh_until <= started + 1.5
         with at_most(replay, 0):
             await h.post(SCHEDULE, {"year": 2023})
@@ -305,7 +306,7 @@ async def test_a_response_expires_with_its_data(harness: Any, replay: Any) -> No
 async def test_an_answer_built_from_stale_data_is_not_cached(harness: Any, replay: Any) -> None:
     async with harness(jolpica_ttl=1, archive_ttl=1) as h:
         await h.post(SCHEDULE, {"year": 2023})
-        (entry,) = h.layer._front.values()
+        (entry,) = h.layer.entries()
         await asyncio.sleep(max(0.0, entry.fresh_until - time.time()) + 0.05)
         with jolpica_fault(replay, status=503):
             stale = await h.post(SCHEDULE, {"year": 2023})

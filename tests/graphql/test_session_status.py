@@ -19,8 +19,7 @@ import httpx
 import orjson
 import pytest
 
-from pypole_gql.cache import Cache
-from pypole_gql.cache_store import MemoryStore
+from pypole_gql.cache import Cache, MemoryStore
 from pypole_gql.errors import NotAvailable
 from pypole_gql.resources import Resources
 from pypole_gql.services.session_loads import SessionState
