@@ -239,8 +239,8 @@ class SessionService:
         """Where the session stands, at once: never starts a load (it may read the cache,
         and the season's calendar to know the round). :class:`NotFound` for an event that
         does not exist."""
-        key, year, _, _ = await self._key(asked)
-        status = await self._status(key, year)
+        key, year, load_as, kind = await self._key(asked)
+        status = await self._status(key, year, _archive_key(year, load_as, kind))
         if not status.ready:
             # Changes any moment: a response that shows it must not be cached.
             note_data_read(self._clock())
@@ -250,14 +250,16 @@ class SessionService:
         """Start loading the session in the background unless it is ready or loading (a
         running load is joined, never repeated); its status after that."""
         key, year, load_as, kind = await self._key(asked)
-        status = await self._status(key, year)
+        status = await self._status(key, year, _archive_key(year, load_as, kind))
         if status.state in (SessionState.NOT_LOADED, SessionState.FAILED):
             self.loads.start(key, lambda: self._get(key, year, load_as, kind))
             status = self.loads.loading(key) or status
         note_data_read(self._clock())
         return status
 
-    async def _status(self, key: str, year: int) -> SessionStatus:
+    async def _status(self, key: str, year: int, archived: ArchiveKey | None) -> SessionStatus:
+        """Process LRU, loads running or failed, Redis, then whether the archive holds it
+        (an existence check: the archive's payload is read by the load that follows)."""
         held = self._decoded.get(key)
         if held is not None and held[1] > self._clock():
             note_data_read(held[1])
@@ -273,6 +275,11 @@ class SessionService:
             return failure
         stored = await self._cache.peek(key)
         if stored is None:
+            if self.archive is not None and archived is not None:
+                if await self.archive.holds(archived):
+                    # Reading it costs no FastF1 load; it may be pruned, so not for long.
+                    note_data_read(self._ttl_until(year))
+                    return SessionStatus(SessionState.READY)
             return SessionStatus(SessionState.NOT_LOADED)
         payload, fresh_until = stored
         if payload.startswith(_MISSING):
@@ -350,7 +357,7 @@ class SessionService:
 
         # Lookup order: process LRU (above), Redis (the cache), the archive, FastF1. What
         # the loader answers fills Redis, an archive hit included.
-        archived = ArchiveKey(year, race, kind) if isinstance(race, int) else None
+        archived = _archive_key(year, race, kind)
 
         async def load() -> bytes:
             if self.archive is not None and archived is not None:
@@ -472,6 +479,11 @@ class SessionService:
         await self.loads.aclose()
         self._decoded.clear()
         await self._client.aclose()
+
+
+def _archive_key(year: int, race: int | str, kind: str) -> ArchiveKey | None:
+    """The session's archive entry; ``None`` for a load by name (no round known)."""
+    return ArchiveKey(year, race, kind) if isinstance(race, int) else None
 
 
 def _same(payload: bytes) -> bytes:
