@@ -59,9 +59,9 @@ else:
 class SessionStatus:
     state: SessionState = strawberry.field(
         description="NOT_LOADED: not loaded, not archived and not loading; LOADING: a load "
-        "runs (see startedAt, waiting); READY: the data is here (or in the archive); NOT_AVAILABLE: loaded, but the "
-        "live-timing archive has no timing data for it (yet), see reason; FAILED: the last "
-        "load failed, see reason (loadSession tries again)."
+        "runs (see startedAt, waiting); READY: the data is here (or in the archive); "
+        "NOT_AVAILABLE: loaded, but the live-timing archive has no timing data for it (yet), "
+        "see reason; FAILED: the last load failed, see reason (loadSession tries again)."
     )
     started_at: dt.datetime | None = strawberry.field(
         description="When the running load started (UTC); null unless LOADING."

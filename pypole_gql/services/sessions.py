@@ -275,11 +275,14 @@ class SessionService:
             return failure
         stored = await self._cache.peek(key)
         if stored is None:
-            if self.archive is not None and archived is not None:
-                if await self.archive.holds(archived):
-                    # Reading it costs no FastF1 load; it may be pruned, so not for long.
-                    note_data_read(self._ttl_until(year))
-                    return SessionStatus(SessionState.READY)
+            if (
+                self.archive is not None
+                and archived is not None
+                and await self.archive.holds(archived)
+            ):
+                # Reading it costs no FastF1 load; it may be pruned, so not for long.
+                note_data_read(self._ttl_until(year))
+                return SessionStatus(SessionState.READY)
             return SessionStatus(SessionState.NOT_LOADED)
         payload, fresh_until = stored
         if payload.startswith(_MISSING):
