@@ -118,7 +118,7 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         archive = open_archive(settings, db)
         stack.push_async_callback(archive.close)
-        sessions = SessionService.from_settings(settings, fastf1, cache, f1, archive)
+        sessions = SessionService.from_settings(settings, fastf1, cache, f1, archive, redis)
         stack.push_async_callback(sessions.aclose)
         # The frontend's pages: stateless over the two data services (and the database
         # for predictions); nothing of their own to open or close.

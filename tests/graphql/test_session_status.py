@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -382,3 +383,87 @@ async def test_stream_is_refused(make_client: ClientFactory) -> None:
         body = response.json()
         assert _codes(body) == ["GRAPHQL_VALIDATION_FAILED"], body
         assert "@stream is not supported" in body["errors"][0]["message"]
+
+
+async def test_two_instances_on_one_redis_share_loading_and_failed(
+    make_client: ClientFactory,
+    replay: Replay,
+    fastf1_oracle: OracleLoader,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """Two apps on one test-owned Redis namespace: a load running on one is LOADING (with
+    its start) on the other, which starts none of its own; its failure is FAILED on both;
+    a load started again on the other is joined: one load per attempt, in all."""
+    oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
+    session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
+    info = "/static/2023/*_Qualifying/SessionInfo.jsonStream"
+    shared = fastf1_app_settings(replay, redis_url=redis_url)
+
+    def own(name: str, **extra: Any) -> dict[str, Any]:
+        # A database (and so an archive) and a FastF1 HTTP cache of each instance's own.
+        return {
+            **shared,
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}",
+            "fastf1_cache_dir": tmp_path / f"fastf1-{name}",
+            **extra,
+        }
+
+    async def status_of(client: httpx.AsyncClient) -> dict[str, Any]:
+        body = await _graphql(client, STATUS, **session)
+        found: dict[str, Any] = body["data"]["session"]["status"]
+        return found
+
+    async def cleanup() -> None:
+        import redis.asyncio as aioredis
+
+        link = aioredis.Redis.from_url(redis_url)
+        try:
+            keys = [k async for k in link.scan_iter(match=f"{shared['redis_namespace']}*")]
+            if keys:
+                await link.delete(*keys)
+        finally:
+            await link.aclose()
+
+    try:
+        async with (
+            # A gives up on a load after 2 s; the session's first SessionInfo answer takes 6.
+            make_client(**own("a", fastf1_load_timeout=2)) as a,
+            make_client(**own("b")) as b,
+        ):
+            loads_a, loads_b = _resources(a).sessions.client, _resources(b).sessions.client
+            with replay.fault(info, delay=6, times=1):
+                started = (await _graphql(a, LOAD, **session))["data"]["loadSession"]
+                assert started["state"] == "LOADING"
+                seen = await _poll(lambda: status_of(b), lambda s: s["state"] != "NOT_LOADED")
+                assert seen[-1]["state"] == "LOADING", seen[-1]
+                assert seen[-1]["startedAt"] == started["startedAt"]
+                assert seen[-1]["retryAfter"] == 2
+                # B's loadSession joins A's load: it starts none.
+                joined = (await _graphql(b, LOAD, **session))["data"]["loadSession"]
+                assert joined["state"] == "LOADING" and joined["startedAt"] == started["startedAt"]
+                failed_b = await _poll(lambda: status_of(b), lambda s: s["state"] == "FAILED")
+            reason = failed_b[-1]["reason"]
+            assert "took longer than 2 s" in reason
+            assert await status_of(a) == failed_b[-1]
+            assert (loads_a.loads, loads_b.loads) == (1, 0)
+
+            # B tries again: its load is LOADING on A, A's loadSession and A's laps join it.
+            with replay.fault(info, delay=3, times=1):
+                again = (await _graphql(b, LOAD, **session))["data"]["loadSession"]
+                assert again["state"] == "LOADING"
+                seen = await _poll(lambda: status_of(a), lambda s: s["state"] != "FAILED")
+                assert seen[-1]["state"] in ("LOADING", "READY"), seen[-1]
+                if seen[-1]["state"] == "LOADING":
+                    assert seen[-1]["startedAt"] == again["startedAt"]
+                    joined = (await _graphql(a, LOAD, **session))["data"]["loadSession"]
+                    assert joined["state"] in ("LOADING", "READY")
+                laps = await _graphql(a, LAPS, **session)
+                assert "errors" not in laps, laps
+                assert len(laps["data"]["session"]["laps"]) == len(oracle.laps)
+            for client in (a, b):
+                ready = await _poll(lambda c=client: status_of(c), lambda s: s["state"] == "READY")
+                assert ready[-1]["reason"] is None
+            assert (loads_a.loads, loads_b.loads) == (1, 1)
+    finally:
+        await cleanup()
