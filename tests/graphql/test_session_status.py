@@ -23,14 +23,16 @@ import pytest
 from pypole_gql.cache import Cache
 from pypole_gql.cache_store import MemoryStore
 from pypole_gql.errors import NotAvailable
+from pypole_gql.redis_link import RedisLink
 from pypole_gql.resources import Resources
-from pypole_gql.services.session_loads import SessionState
+from pypole_gql.services.session_loads import SessionState, SharedLoads
 from pypole_gql.services.sessions import SessionService
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION
 from pypole_gql.upstream.fastf1.extract import NO_ARCHIVE, NO_TIMING
 from tests.plugins.app import ClientFactory
 from tests.plugins.fastf1 import OracleLoader, fastf1_app_settings
 from tests.plugins.replay import Replay
+from tests.serving import free_port
 
 STATUS = """
 query Status($year: Int!, $race: String!, $type: SessionType!) {
@@ -467,3 +469,40 @@ async def test_two_instances_on_one_redis_share_loading_and_failed(
             assert (loads_a.loads, loads_b.loads) == (1, 1)
     finally:
         await cleanup()
+
+
+async def test_shared_loads_fall_back_to_this_instance_when_redis_is_away(
+    make_client: ClientFactory, replay: Replay
+) -> None:
+    """Redis configured but not answering: the claim is granted (this instance loads), no
+    shared state is known, and the app answers LOADING then READY as one instance would."""
+    link = RedisLink.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    shared = SharedLoads(link, namespace="away", claim_ttl=5, failure_ttl=5)
+    try:
+        assert await shared.claim("k", time.time()) is None
+        assert shared.holds("k") and link.breaker.degraded
+        assert await shared.state("k") is None
+        await shared.failed("k", "reason")
+        await shared.release("k")
+        assert not shared.holds("k")
+    finally:
+        await link.close()
+
+    session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
+    settings = fastf1_app_settings(replay, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    async with make_client(**settings) as client:
+        fastf1 = _resources(client).sessions.client
+        assert _resources(client).sessions.shared is not None
+        started = (await _graphql(client, LOAD, **session))["data"]["loadSession"]
+        assert started["state"] == "LOADING"
+
+        async def state() -> str:
+            body = await _graphql(client, STATUS, **session)
+            found: str = body["data"]["session"]["status"]["state"]
+            return found
+
+        seen = await _poll(state, lambda s: s == "READY")
+        assert set(seen) <= {"LOADING", "READY"}
+        laps = await _graphql(client, LAPS, **session)
+        assert "errors" not in laps and laps["data"]["session"]["laps"]
+        assert fastf1.loads == 1
