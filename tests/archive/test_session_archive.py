@@ -282,9 +282,9 @@ async def test_stores_round_trip_list_and_delete(
         finally:
             await db.close()
     # An object put by another tool, without the version metadata: its first bytes tell.
-    bucket, _, prefix = s3_env.removeprefix("s3://").partition("/")
-    s3 = S3Store(bucket, prefix)
-    boto3.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/{key.relative}", Body=blob)
+    bucket, _, s3_prefix = s3_env.removeprefix("s3://").partition("/")
+    s3 = S3Store(bucket, s3_prefix)
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"{s3_prefix}/{key.relative}", Body=blob)
     assert await s3.contains(key, FORMAT_VERSION - 1)
     assert not await s3.contains(key, FORMAT_VERSION)
     assert await s3.delete(key)

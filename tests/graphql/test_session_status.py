@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -464,7 +465,7 @@ async def test_two_instances_on_one_redis_share_loading_and_failed(
                 assert "errors" not in laps, laps
                 assert len(laps["data"]["session"]["laps"]) == len(oracle.laps)
             for client in (a, b):
-                ready = await _poll(lambda c=client: status_of(c), lambda s: s["state"] == "READY")
+                ready = await _poll(partial(status_of, client), lambda s: s["state"] == "READY")
                 assert ready[-1]["reason"] is None
             assert (loads_a.loads, loads_b.loads) == (1, 1)
     finally:
