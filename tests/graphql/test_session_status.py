@@ -11,6 +11,7 @@ for an event.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -22,13 +23,13 @@ import orjson
 import pytest
 
 from pypole_gql.cache import Cache
-from pypole_gql.cache_store import MemoryStore
+from pypole_gql.cache_store import MemoryStore, RedisStore
 from pypole_gql.errors import NotAvailable
 from pypole_gql.redis_link import RedisLink
 from pypole_gql.resources import Resources
 from pypole_gql.services.session_loads import SessionState, SharedLoads
 from pypole_gql.services.sessions import SessionService
-from pypole_gql.upstream.fastf1 import FORMAT_VERSION
+from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, FastF1Config
 from pypole_gql.upstream.fastf1.extract import NO_ARCHIVE, NO_TIMING
 from tests.plugins.app import ClientFactory
 from tests.plugins.fastf1 import OracleLoader, fastf1_app_settings
@@ -507,3 +508,55 @@ async def test_shared_loads_fall_back_to_this_instance_when_redis_is_away(
         laps = await _graphql(client, LAPS, **session)
         assert "errors" not in laps and laps["data"]["session"]["laps"]
         assert fastf1.loads == 1
+
+
+async def test_a_request_past_the_cache_lock_waits_for_the_other_instances_load(
+    make_client: ClientFactory,
+    replay: Replay,
+    fastf1_oracle: OracleLoader,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """An instance whose request stops waiting on the cache's lock (here at once) while
+    another instance's load holds the claim does not load: it waits for that load's
+    payload in Redis."""
+    oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
+    session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
+    info = "/static/2023/*_Qualifying/SessionInfo.jsonStream"
+    settings = fastf1_app_settings(replay, redis_url=redis_url)
+    namespace = settings["redis_namespace"]
+    async with make_client(**settings) as client:
+        resources = _resources(client)
+        assert resources.redis is not None
+        # Instance B: its own FastF1 client and services on the same Redis, no lock wait.
+        cache = Cache(RedisStore(resources.redis), namespace=namespace, lock_wait=0)
+        fastf1 = FastF1Client(
+            dataclasses.replace(
+                FastF1Config.from_settings(resources.settings), cache_dir=tmp_path / "b"
+            ),
+            max_workers=1,
+        )
+        other = SessionService(
+            fastf1,
+            cache,
+            resources.f1,
+            ttl=3600,
+            archive_ttl=3600,
+            shared=SharedLoads(resources.redis, namespace=namespace, claim_ttl=120, failure_ttl=60),
+        )
+        asked = other.request(2023, "Azerbaijan", "Q")
+        try:
+            with replay.fault(info, delay=3, times=1):
+                started = await _graphql(client, LOAD, **session)
+                assert started["data"]["loadSession"]["state"] == "LOADING"
+
+                async def state() -> SessionState:
+                    return (await other.status(asked)).state
+
+                seen = await _poll(state, lambda s: s is not SessionState.NOT_LOADED)
+                assert seen[-1] is SessionState.LOADING, seen
+                data = await other.load(asked)
+            assert len(data.laps) == len(oracle.laps)
+            assert (resources.sessions.client.loads, fastf1.loads) == (1, 0)
+        finally:
+            await other.aclose()
