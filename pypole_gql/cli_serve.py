@@ -63,6 +63,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["PYPOLE_JOLPICA_URL"] = f"{handle.url}/ergast/f1"
         os.environ["PYPOLE_LIVETIMING_URL"] = handle.url
         os.environ["PYPOLE_SCHEDULE_URL"] = f"{handle.url}/f1schedule"
+        # The server's services take the replay's moment as now, or they would see every
+        # race of the fixtures as started (predictions closed, no next race).
+        if handle.server.now is not None:
+            os.environ["PYPOLE_NOW"] = handle.server.now.isoformat()
         settings = settings_or_exit()
     if settings.persisted_only:
         from pypole_gql.graphql.persisted_manifest import ManifestError, load_manifest
@@ -134,7 +138,8 @@ def add_serve(sub: Subparsers) -> None:
         type=iso_datetime,
         metavar="ISO-DATETIME",
         help="with --replay: the moment Jolpica's `current`, `last` and `next` are resolved "
-        f"against, e.g. 2025-07-06T16:00:00Z ({NOW_DEFAULT_HELP})",
+        "against, and the server's services take as now (PYPOLE_NOW), e.g. "
+        f"2025-07-06T16:00:00Z ({NOW_DEFAULT_HELP})",
     )
 
 

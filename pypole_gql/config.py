@@ -7,6 +7,7 @@ import ipaddress
 import os
 import secrets
 import tempfile
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -103,6 +104,9 @@ class Settings(BaseSettings):
     # A session loaded without its timing data (not published yet) is remembered as
     # NOT_AVAILABLE this long, then loaded again.
     fastf1_unavailable_ttl: int = Field(default=300, ge=0)
+    # The moment the services take as now (the current season, race starts, prediction
+    # windows); unset: the wall clock. `pypole serve --replay --now` sets it to the replay's.
+    now: datetime | None = None
     stale_grace: int = Field(default=7 * 24 * 3600, ge=0)
     # Whole responses of anonymous GraphQL queries and REST Jolpica reads, kept as long as
     # the data under them.
@@ -129,6 +133,13 @@ class Settings(BaseSettings):
     log_json: bool | None = None
     # Uvicorn worker processes of `pypole serve` (the --workers default).
     workers: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("now")
+    @classmethod
+    def _now_in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pypole_gql.archive import open_archive
 from pypole_gql.auth.service import AuthService
 from pypole_gql.cache import Cache
+from pypole_gql.clock import service_clock
 from pypole_gql.config import Settings
 from pypole_gql.db.engine import Database
 from pypole_gql.logging import get_logger
@@ -118,12 +119,14 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         archive = open_archive(settings, db)
         stack.push_async_callback(archive.close)
-        sessions = SessionService.from_settings(settings, fastf1, cache, f1, archive)
+        sessions = SessionService.from_settings(settings, fastf1, cache, f1, archive, redis)
         stack.push_async_callback(sessions.aclose)
         # The frontend's pages: stateless over the two data services (and the database
         # for predictions); nothing of their own to open or close.
         profiles = ProfileService(f1)
-        predictions = PredictionService(db, f1)
+        # One clock for every service that asks what date it is (PYPOLE_NOW fixes it).
+        clock = service_clock(settings)
+        predictions = PredictionService(db, f1, clock=clock)
         resources = Resources(
             settings=settings,
             db=db,
@@ -138,9 +141,9 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
             profiles=profiles,
             comparison=ComparisonService(f1, sessions),
             strategy=StrategyService(sessions, f1),
-            race_weekend=RaceWeekendService(f1, sessions),
+            race_weekend=RaceWeekendService(f1, sessions, clock=clock),
             predictions=predictions,
-            widgets=WidgetService(f1, sessions, profiles, predictions),
+            widgets=WidgetService(f1, sessions, profiles, predictions, clock=clock),
         )
         log.info("app.resources_ready", database=db.engine.url.render_as_string(hide_password=True))
         yield resources

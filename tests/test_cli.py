@@ -219,12 +219,39 @@ def test_serve_replay_now_sets_the_replays_clock(tmp_path: Path, fixtures_dir: P
 
     with serving(tmp_path, "--replay", str(fixtures_dir), "--now", now.isoformat()) as server:
         data = graphql(server.url, SEASON_AND_NEXT, {})
+        saves = {
+            round_: save_prediction(server.url, season, round_) for round_ in (middle, middle + 1)
+        }
         log = server.stderr()
 
     assert upcoming == (season, middle + 1)
     assert data["season"]["year"] == season
     assert data["nextRace"] == {"season": season, "round": middle + 1}
     assert f"now={now.isoformat()}" in log_line(log, "replay.started")
+    # The server's own clock is the replay's: the next race is open, the one before started.
+    assert saves[middle + 1].status_code == 200, saves[middle + 1].text
+    assert saves[middle].status_code == 409, saves[middle].text
+
+
+def save_prediction(url: str, season: int, round_: int) -> httpx.Response:
+    """Sign up, then save a prediction (the race template's first drivers) for the race."""
+    api = f"{url}/api/v1"
+    user = {"email": f"p{round_}@example.com", "username": f"p{round_}", "password": "x" * 12}
+    assert httpx.post(f"{api}/auth/register", json=user, timeout=30).status_code == 201
+    login = httpx.post(
+        f"{api}/auth/login", data={"email": user["email"], "password": user["password"]}, timeout=30
+    )
+    token = login.json()["access_token"]
+    template = httpx.get(f"{api}/predictor/template/{season}/{round_}", timeout=30)
+    assert template.status_code == 200, template.text
+    drivers = [d["driver_id"] for d in template.json()["drivers"]][:3]
+    picks = [{"driver_id": d, "predicted_position": i} for i, d in enumerate(drivers, 1)]
+    return httpx.put(
+        f"{api}/predictor/predictions/{season}/{round_}",
+        json=picks,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
 
 
 @pytest.mark.parametrize("given", [None, "2024-07-01T12:00:00+00:00"], ids=["default", "given"])

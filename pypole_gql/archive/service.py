@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from pypole_gql.archive.stores import ArchiveKey, ArchiveStore, StoredEntry
+from pypole_gql.archive.stores import ArchiveKey, ArchiveStore, StoredEntry, prefix_version
 from pypole_gql.domain.sessions import SessionInfo
 from pypole_gql.logging import get_logger
 from pypole_gql.upstream.fastf1.payload import (
@@ -102,13 +102,13 @@ class SessionArchive:
         return payload
 
     async def holds(self, key: ArchiveKey) -> bool:
-        """Whether an entry of this format version is there (reads its first bytes only)."""
+        """Whether an entry of this format version is there, without reading its payload
+        (:meth:`ArchiveStore.contains`); False when the store cannot be read (logged)."""
         try:
-            prefix = await self.store.read_prefix(key)
+            return await self.store.contains(key, FORMAT_VERSION)
         except Exception as exc:
             log.warning("archive.read_failed", key=str(key), error=_describe(exc))
             return False
-        return prefix is not None and _version_of(prefix) == FORMAT_VERSION
 
     async def put(self, key: ArchiveKey, payload: bytes) -> bool:
         """Archive ``payload`` when its session may be (see :func:`not_archivable`).
@@ -149,7 +149,7 @@ class SessionArchive:
         version = item.format_version
         if version is None:
             prefix = await self.store.read_prefix(item.key)
-            version = None if prefix is None else _version_of(prefix)
+            version = None if prefix is None else prefix_version(prefix)
         return ArchiveEntry(item.key, item.size, item.stored_at, version)
 
     async def delete(self, key: ArchiveKey) -> bool:
@@ -157,15 +157,6 @@ class SessionArchive:
 
     async def close(self) -> None:
         await self.store.close()
-
-
-def _version_of(prefix: bytes) -> int | None:
-    """The format version of the payload an entry's first bytes begin."""
-    try:
-        head = zlib.decompressobj().decompress(prefix, 8)
-    except zlib.error:
-        return None
-    return payload_version(head)
 
 
 async def _in_thread_if_big(func: Callable[[bytes], bytes], data: bytes) -> bytes:

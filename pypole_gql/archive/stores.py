@@ -13,6 +13,7 @@ import asyncio
 import os
 import re
 import secrets
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pypole_gql.db.archive import SessionArchiveRepository
+from pypole_gql.upstream.fastf1.payload import payload_version
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -86,6 +88,11 @@ class ArchiveStore(Protocol):
         """The first :data:`PREFIX_BYTES` (or more) of the entry."""
         ...
 
+    async def contains(self, key: ArchiveKey, format_version: int) -> bool:
+        """Whether an entry of ``format_version`` is there, without reading its payload:
+        the database's recorded version, an object's metadata (S3), a file's first bytes."""
+        ...
+
     async def write(self, key: ArchiveKey, blob: bytes, format_version: int) -> None: ...
 
     async def delete(self, key: ArchiveKey) -> bool: ...
@@ -93,6 +100,15 @@ class ArchiveStore(Protocol):
     async def entries(self) -> list[StoredEntry]: ...
 
     async def close(self) -> None: ...
+
+
+def prefix_version(prefix: bytes) -> int | None:
+    """The format version of the payload an entry's first (compressed) bytes begin."""
+    try:
+        head = zlib.decompressobj().decompress(prefix, 8)
+    except zlib.error:
+        return None
+    return payload_version(head)
 
 
 async def _blocking(call: Callable[[], R]) -> R:
@@ -119,6 +135,12 @@ class DatabaseStore:
 
     async def read_prefix(self, key: ArchiveKey) -> bytes | None:
         return await self.read(key)
+
+    async def contains(self, key: ArchiveKey, format_version: int) -> bool:
+        async with self._db.session() as session:
+            return await SessionArchiveRepository(session).holds(
+                key.year, key.round, key.session_type, format_version
+            )
 
     async def write(self, key: ArchiveKey, blob: bytes, format_version: int) -> None:
         async with self._db.session() as session:
@@ -185,6 +207,12 @@ class FolderStore:
                 return None
 
         return await _blocking(read)
+
+    async def contains(self, key: ArchiveKey, format_version: int) -> bool:
+        # A file records no version but in its first bytes: a few hundred of them are read
+        # (PREFIX_BYTES at most), never the payload.
+        prefix = await self.read_prefix(key)
+        return prefix is not None and prefix_version(prefix) == format_version
 
     async def write(self, key: ArchiveKey, blob: bytes, format_version: int) -> None:
         await _blocking(lambda: write_atomically(self._path(key), blob))
@@ -292,6 +320,28 @@ class S3Store:
 
     async def read_prefix(self, key: ArchiveKey) -> bytes | None:
         return await self._get(key, Range=f"bytes=0-{PREFIX_BYTES - 1}")
+
+    async def contains(self, key: ArchiveKey, format_version: int) -> bool:
+        from botocore.exceptions import ClientError
+
+        def head() -> str | None:
+            try:
+                answer = self._s3().head_object(Bucket=self.bucket, Key=self._name(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return ""
+                raise
+            return answer.get("Metadata", {}).get("format-version")
+
+        # One HEAD: the version written as the object's metadata (every write sets it).
+        recorded = await self._call(head)
+        if recorded == "":
+            return False
+        if recorded is not None:
+            return recorded == str(format_version)
+        # An object put by another tool, without the metadata: its first bytes tell.
+        prefix = await self.read_prefix(key)
+        return prefix is not None and prefix_version(prefix) == format_version
 
     async def write(self, key: ArchiveKey, blob: bytes, format_version: int) -> None:
         await self._call(

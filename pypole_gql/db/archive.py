@@ -43,6 +43,18 @@ class SessionArchiveRepository:
         row = result.one_or_none()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
+    async def holds(self, year: int, round_: int, session_type: str, format_version: int) -> bool:
+        """Whether an entry of ``format_version`` is there (reads neither payload nor size)."""
+        result = await self.session.execute(
+            select(col(SessionArchiveRow.year)).where(
+                col(SessionArchiveRow.year) == year,
+                col(SessionArchiveRow.round) == round_,
+                col(SessionArchiveRow.session_type) == session_type,
+                col(SessionArchiveRow.format_version) == format_version,
+            )
+        )
+        return result.first() is not None
+
     async def listing(self) -> Sequence[tuple[int, int, str, int, int, datetime]]:
         """Every entry without its payload, by year, round and session type."""
         result = await self.session.execute(

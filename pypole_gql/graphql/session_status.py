@@ -26,10 +26,11 @@ from pypole_gql.services import session_loads
 WITHOUT_DATA = frozenset({"status", "year", "type", "__typename"})
 
 _STATES = {
-    session_loads.SessionState.NOT_LOADED: "Not loaded in this server and not loading.",
+    session_loads.SessionState.NOT_LOADED: "Neither loaded, nor archived, nor loading.",
     session_loads.SessionState.LOADING: "A load runs (startedAt, waiting); poll again after "
     "retryAfter seconds.",
-    session_loads.SessionState.READY: "Loaded: asking for its data answers at once.",
+    session_loads.SessionState.READY: "Loaded (this server, Redis) or in the session archive: "
+    "asking for its data costs no FastF1 load.",
     session_loads.SessionState.NOT_AVAILABLE: "Loaded without timing data: the live-timing "
     "archive has not published it (yet); reason says why. Tried again after "
     "PYPOLE_FASTF1_UNAVAILABLE_TTL seconds.",
@@ -57,10 +58,10 @@ else:
 )
 class SessionStatus:
     state: SessionState = strawberry.field(
-        description="NOT_LOADED: not loaded and not loading; LOADING: a load runs (see "
-        "startedAt, waiting); READY: the data is here; NOT_AVAILABLE: loaded, but the "
-        "live-timing archive has no timing data for it (yet), see reason; FAILED: the last "
-        "load failed, see reason (loadSession tries again)."
+        description="NOT_LOADED: not loaded, not archived and not loading; LOADING: a load "
+        "runs (see startedAt, waiting); READY: the data is here (or in the archive); "
+        "NOT_AVAILABLE: loaded, but the live-timing archive has no timing data for it (yet), "
+        "see reason; FAILED: the last load failed, see reason (loadSession tries again)."
     )
     started_at: dt.datetime | None = strawberry.field(
         description="When the running load started (UTC); null unless LOADING."

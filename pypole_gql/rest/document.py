@@ -21,7 +21,14 @@ from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
 from pypole_gql.rest.inputs import body_reader
-from pypole_gql.rest.responses import HEADERS, RATE_LIMIT_HEADERS, header_refs
+from pypole_gql.rest.responses import (
+    CACHE_HEADERS,
+    HEADERS,
+    IF_NONE_MATCH,
+    RATE_LIMIT_HEADERS,
+    VALIDATOR_HEADERS,
+    header_refs,
+)
 from pypole_gql.version import package_version
 
 if TYPE_CHECKING:
@@ -29,6 +36,9 @@ if TYPE_CHECKING:
 
 OPENAPI_VERSION = "3.1.0"
 API_PREFIX = "/api/v1"
+#: The routes whose anonymous GET answers the REST response cache keeps (with ETag, 304 and
+#: Cache-Control: cache/rest_keys.REST_PREFIXES, under API_PREFIX).
+CACHEABLE_PREFIXES = ("/jolpica/", "/fastf1/")
 REF = "#/components/schemas/{model}"
 
 TAGS = [
@@ -109,6 +119,23 @@ def _finish_operation(operation: dict[str, Any]) -> None:
     operation["responses"] = dict(sorted(responses.items()))
 
 
+def _document_http_caching(operation: dict[str, Any]) -> None:
+    """The caching of a cacheable GET: ``If-None-Match``, the 304, and ``ETag``,
+    ``Cache-Control`` and ``Vary`` on its answers (see :mod:`pypole_gql.web.http_cache`)."""
+    operation.setdefault("parameters", []).append(dict(IF_NONE_MATCH))
+    responses = operation["responses"]
+    for status, response in responses.items():
+        if status == "429":  # the rate limiter answers before the response cache
+            continue
+        names = VALIDATOR_HEADERS if status == "200" else CACHE_HEADERS
+        response.setdefault("headers", {}).update(header_refs(names))
+    responses["304"] = {
+        "description": "Not Modified: `If-None-Match` names the current answer's `ETag`; no body",
+        "headers": header_refs(("X-Request-ID", *VALIDATOR_HEADERS, *RATE_LIMIT_HEADERS)),
+    }
+    operation["responses"] = dict(sorted(responses.items()))
+
+
 def generate(app: FastAPI) -> dict[str, Any]:
     """The document of ``app`` (FastAPI's, completed as the module says)."""
     document = get_openapi(
@@ -153,6 +180,9 @@ def generate(app: FastAPI) -> dict[str, Any]:
                     )
     for operation in _operations(document):
         _finish_operation(operation)
+    for path, operations in document["paths"].items():
+        if path.startswith(CACHEABLE_PREFIXES) and "get" in operations:
+            _document_http_caching(operations["get"])
     document["paths"] = {API_PREFIX + path: ops for path, ops in document["paths"].items()}
     components["schemas"] = dict(sorted(schemas.items()))
     components["headers"] = HEADERS

@@ -13,7 +13,7 @@ request waits for the load, as it always did.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
 from starlette.requests import Request
@@ -47,16 +47,22 @@ from pypole_gql.rest.schemas import (
 )
 from pypole_gql.services.session_loads import RETRY_AFTER, SessionState, SessionStatus
 
+#: The answer of every route over a loaded session (:data:`Asked`) to `Prefer: respond-async`
+#: while the session loads.
+LOADING_RESPONSE: dict[int | str, Any] = {
+    202: {
+        "model": SessionLoadingBody,
+        "description": "Sent `Prefer: respond-async` and the session is still loading: "
+        "ask again after `Retry-After` seconds",
+        "headers": header_refs(("X-Request-ID", "Retry-After", "Preference-Applied")),
+    }
+}
+
 router = APIRouter(
     prefix="/fastf1/race/{year}/{race}",
     tags=["fastf1"],
     responses={
-        202: {
-            "model": SessionLoadingBody,
-            "description": "Sent `Prefer: respond-async` and the session is still loading: "
-            "ask again after `Retry-After` seconds",
-            "headers": header_refs(("X-Request-ID", "Retry-After")),
-        },
+        **LOADING_RESPONSE,
         **errors(
             404,
             422,

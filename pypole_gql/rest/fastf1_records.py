@@ -39,7 +39,7 @@ from pypole_gql.errors import UpstreamUnavailable
 from pypole_gql.resources import get_resources
 from pypole_gql.rest import session_schemas as s
 from pypole_gql.rest.csv_format import CSV_RESPONSE, csv_response
-from pypole_gql.rest.fastf1 import Asked
+from pypole_gql.rest.fastf1 import LOADING_RESPONSE, Asked
 from pypole_gql.rest.params import (
     DriverListText,
     DriversQuery,
@@ -55,9 +55,15 @@ from pypole_gql.rest.schemas import AskedSession, respond
 router = APIRouter(
     prefix="/fastf1/race/{year}/{race}",
     tags=["fastf1"],
-    responses=errors(
-        404, 422, 503, notes={404: "Unknown event, session, driver or lap; the message names it"}
-    ),
+    responses={
+        **LOADING_RESPONSE,
+        **errors(
+            404,
+            422,
+            503,
+            notes={404: "Unknown event, session, driver or lap; the message names it"},
+        ),
+    },
 )
 
 Found = TypeVar("Found")

@@ -59,6 +59,41 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "The request id (the client's `X-Request-ID` when valid), as logged",
         "schema": {"type": "string"},
     },
+    "ETag": {
+        "description": "A strong entity tag of the body (a hash of its bytes), on an anonymous "
+        "answer the server keeps; send it back as `If-None-Match` to get a 304 while it holds",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "`public, max-age=<seconds until the data under the answer is "
+        "refreshed>` on an anonymous answer the server keeps (long for a finished season, "
+        "short for the current one); `private, no-store` on a signed-in one (`Authorization`); "
+        "`no-store` on anything else (errors, 202, answers built from no cached data)",
+        "schema": {"type": "string"},
+    },
+    "Vary": {
+        "description": "The request headers that change the answer: `Accept, Authorization` "
+        "(and `Origin`, from the CORS layer)",
+        "schema": {"type": "string"},
+    },
+    "Preference-Applied": {
+        "description": "`respond-async`: the `Prefer` header was honoured (RFC 7240)",
+        "schema": {"type": "string"},
+    },
+}
+#: What every answer of a cacheable route carries (web/http_cache.py), but a 429 (answered
+#: before the response cache).
+CACHE_HEADERS = ("Cache-Control", "Vary")
+#: The validator of a kept answer, and what a 304 repeats of it.
+VALIDATOR_HEADERS = ("ETag", *CACHE_HEADERS)
+#: The request header a cacheable GET honours.
+IF_NONE_MATCH: dict[str, Any] = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "An `ETag` of an earlier answer: while it is still the current answer, "
+    "the server answers 304 Not Modified, without a body.",
+    "schema": {"type": "string"},
 }
 RATE_LIMIT_HEADERS = (
     "RateLimit-Policy",

@@ -22,6 +22,7 @@ from typing import Any, Final, Protocol, TypeVar
 import orjson
 
 from pypole_gql.cache import Cache
+from pypole_gql.clock import service_clock
 from pypole_gql.config import Settings
 from pypole_gql.domain import params
 from pypole_gql.domain.f1 import (
@@ -97,7 +98,13 @@ class F1Service:
 
     @classmethod
     def from_settings(cls, settings: Settings, client: JolpicaClient, cache: Cache) -> F1Service:
-        return cls(client, cache, live_ttl=settings.jolpica_ttl, archive_ttl=settings.archive_ttl)
+        return cls(
+            client,
+            cache,
+            live_ttl=settings.jolpica_ttl,
+            archive_ttl=settings.archive_ttl,
+            clock=service_clock(settings),
+        )
 
     def current_year(self) -> int:
         """The year of the service's clock: seasons up to a few ahead of it exist

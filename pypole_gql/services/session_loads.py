@@ -17,14 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import secrets
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+from redis.exceptions import RedisError
 
 from pypole_gql.logging import get_logger
+from pypole_gql.redis_link import UNAVAILABLE
+
+if TYPE_CHECKING:
+    from pypole_gql.redis_link import RedisLink
 
 log = get_logger("pypole.sessions")
 
@@ -102,6 +110,11 @@ class SessionLoads:
             if fill.waiting <= 0 and fill.background <= 0 and self._fills.get(key) is fill:
                 del self._fills[key]
 
+    def started_at(self, key: str) -> float | None:
+        """When the fill of ``key`` running in this process started."""
+        fill = self._fills.get(key)
+        return None if fill is None else fill.started_at
+
     def loading(self, key: str) -> SessionStatus | None:
         """LOADING with its start and waiting requests, or None when nothing waits on it."""
         fill = self._fills.get(key)
@@ -156,3 +169,133 @@ class SessionLoads:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+#: Who uses the Redis link, in its breaker's events.
+_USER: Final = "sessions"
+#: Releases a claim only when it is still the one this instance took.
+_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class SharedLoads:
+    """Loads running and recent failures, shared by the instances on one Redis.
+
+    Every call answers as if nothing were shared when Redis does not answer (or the breaker
+    keeps calls away): :meth:`claim` grants the claim, :meth:`state` knows nothing.
+    """
+
+    def __init__(
+        self, link: RedisLink, *, namespace: str, claim_ttl: float, failure_ttl: float
+    ) -> None:
+        if claim_ttl <= 0:
+            raise ValueError("claim_ttl must be > 0")
+        self._redis = link.client
+        self._breaker = link.breaker
+        self._prefix = f"{namespace}-sessions:"
+        self.claim_ttl = claim_ttl
+        self.failure_ttl = failure_ttl
+        self.instance = secrets.token_hex(8)
+        self._held: dict[str, bytes] = {}
+        self._next_error_log_at = 0.0
+
+    def _claim_key(self, key: str) -> str:
+        return f"{self._prefix}loading:{key}"
+
+    def _failure_key(self, key: str) -> str:
+        return f"{self._prefix}failed:{key}"
+
+    async def _call(self, call: Callable[[], Coroutine[Any, Any, Any]], fallback: Any) -> Any:
+        if not self._breaker.allow():
+            return fallback
+        try:
+            result = await call()
+        except UNAVAILABLE as exc:
+            self._breaker.failed(exc, user=_USER)  # redis.degraded, once for every user
+            return fallback
+        except RedisError as exc:  # Redis answered with an error (OOM...): not down
+            now = time.monotonic()
+            if now >= self._next_error_log_at:
+                self._next_error_log_at = now + 10.0
+                log.warning("sessions.shared_state_error", error=str(exc)[:200])
+            return fallback
+        self._breaker.succeeded(user=_USER)
+        return result
+
+    async def claim(self, key: str, started_at: float) -> SessionStatus | None:
+        """Take the claim of loading ``key``: None when this instance may load it (claimed,
+        or Redis is away), else the LOADING status of the instance that holds it. Taking it
+        forgets the session's shared failure."""
+        value = orjson.dumps({"instance": self.instance, "started_at": started_at})
+        claim = self._claim_key(key)
+
+        async def take() -> tuple[bool, bytes | None]:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(claim, value, nx=True, px=max(1, int(self.claim_ttl * 1000)))
+                pipe.get(claim)
+                taken, held = await pipe.execute()
+            if taken:
+                await self._redis.delete(self._failure_key(key))
+            return bool(taken), held
+
+        taken, held = await self._call(take, (True, None))
+        if taken:
+            self._held[key] = value
+            return None
+        return _loading(held) or SessionStatus(SessionState.LOADING)
+
+    async def release(self, key: str) -> None:
+        """Drop this instance's claim of ``key`` (after the outcome is stored)."""
+        value = self._held.pop(key, None)
+        if value is None:
+            return
+
+        async def release() -> None:
+            await self._redis.eval(_RELEASE, 1, self._claim_key(key), value)
+
+        await self._call(release, None)
+
+    def holds(self, key: str) -> bool:
+        """Whether this instance holds the claim of ``key``."""
+        return key in self._held
+
+    async def state(self, key: str) -> SessionStatus | None:
+        """LOADING (another instance's claim, or this one's) or FAILED (within the failure
+        TTL) as every instance sees it; None when neither is shared."""
+
+        async def read() -> list[bytes | str | None]:
+            found: list[bytes | str | None] = await self._redis.mget(
+                self._claim_key(key), self._failure_key(key)
+            )
+            return found
+
+        held, failure = await self._call(read, [None, None])
+        if held is not None:
+            return _loading(held) or SessionStatus(SessionState.LOADING)
+        if failure is not None:
+            reason = failure.decode(errors="replace") if isinstance(failure, bytes) else failure
+            return SessionStatus(SessionState.FAILED, reason=reason)
+        return None
+
+    async def failed(self, key: str, reason: str) -> None:
+        """Share that the load of ``key`` failed, for the failure TTL."""
+        ttl = int(self.failure_ttl)
+        if ttl <= 0:
+            return
+
+        async def put() -> None:
+            await self._redis.set(self._failure_key(key), reason.encode(), ex=ttl)
+
+        await self._call(put, None)
+
+
+def _loading(held: bytes | str | None) -> SessionStatus | None:
+    if held is None:
+        return None
+    try:
+        started = float(orjson.loads(held)["started_at"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    return SessionStatus(SessionState.LOADING, started_at=datetime.fromtimestamp(started, UTC))

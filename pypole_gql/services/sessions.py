@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final
 
@@ -58,14 +58,25 @@ from pypole_gql.domain.sessions import (
 )
 from pypole_gql.errors import AppError, NotAvailable, NotFound, UpstreamUnavailable
 from pypole_gql.logging import get_logger
+from pypole_gql.redis_link import RedisLink
 from pypole_gql.services.f1 import F1Service
-from pypole_gql.services.session_loads import SessionLoads, SessionState, SessionStatus
+from pypole_gql.services.session_loads import (
+    SessionLoads,
+    SessionState,
+    SessionStatus,
+    SharedLoads,
+)
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, decode_payload, payload_meta
 
 log = get_logger("pypole.sessions")
 
 #: Seconds a decoded session is served from process memory before the store is read again.
 DECODED_TTL: Final = 600
+#: Seconds the claim on a load outlives ``PYPOLE_FASTF1_LOAD_TIMEOUT`` (see SharedLoads).
+CLAIM_MARGIN: Final = 30.0
+#: Bounds of the delay between polls for another instance's load.
+CLAIM_POLL_MIN: Final = 0.1
+CLAIM_POLL_MAX: Final = 1.0
 
 
 def _held_until(held: tuple[SessionData, float]) -> float:
@@ -101,6 +112,7 @@ class SessionService:
         memory_sessions: int = 4,
         clock: Callable[[], float] = time.time,
         archive: SessionArchive | None = None,
+        shared: SharedLoads | None = None,
     ) -> None:
         if memory_sessions < 0:
             raise ValueError("memory_sessions must be >= 0")
@@ -114,6 +126,8 @@ class SessionService:
         self._memory_sessions = memory_sessions
         self._clock = clock
         self.archive = archive
+        #: Loads and failures shared with the other instances on Redis (None: this one's).
+        self.shared = shared
         # Decoded sessions (with their fresh-until), most recently used kept.
         self._decoded: TLRUCache[str, tuple[SessionData, float]] = expiring_lru(
             max(memory_sessions, 1), _held_until, clock
@@ -130,7 +144,17 @@ class SessionService:
         cache: Cache,
         f1: F1Service,
         archive: SessionArchive | None = None,
+        redis: RedisLink | None = None,
     ) -> SessionService:
+        shared = None
+        if redis is not None:
+            shared = SharedLoads(
+                redis,
+                namespace=settings.redis_namespace,
+                # A little over the longest load: a crashed holder blocks no one for longer.
+                claim_ttl=settings.fastf1_load_timeout + CLAIM_MARGIN,
+                failure_ttl=settings.fastf1_unavailable_ttl,
+            )
         return cls(
             client,
             cache,
@@ -139,6 +163,7 @@ class SessionService:
             archive_ttl=settings.archive_ttl,
             unavailable_ttl=settings.fastf1_unavailable_ttl,
             archive=archive,
+            shared=shared,
         )
 
     @property
@@ -164,8 +189,8 @@ class SessionService:
         """Where the session stands, at once: never starts a load (it may read the cache,
         and the season's calendar to know the round). :class:`NotFound` for an event that
         does not exist."""
-        key, year, _, _ = await self._key(asked)
-        status = await self._status(key, year)
+        key, year, load_as, kind = await self._key(asked)
+        status = await self._status(key, year, _archive_key(year, load_as, kind))
         if not status.ready:
             # Changes any moment: a response that shows it must not be cached.
             note_read(self._clock())
@@ -175,14 +200,16 @@ class SessionService:
         """Start loading the session in the background unless it is ready or loading (a
         running load is joined, never repeated); its status after that."""
         key, year, load_as, kind = await self._key(asked)
-        status = await self._status(key, year)
+        status = await self._status(key, year, _archive_key(year, load_as, kind))
         if status.state in (SessionState.NOT_LOADED, SessionState.FAILED):
             self.loads.start(key, lambda: self._get(key, year, load_as, kind))
             status = self.loads.loading(key) or status
         note_read(self._clock())
         return status
 
-    async def _status(self, key: str, year: int) -> SessionStatus:
+    async def _status(self, key: str, year: int, archived: ArchiveKey | None) -> SessionStatus:
+        """Process LRU, loads running or failed, Redis, then whether the archive holds it
+        (an existence check: the archive's payload is read by the load that follows)."""
         held = self._decoded.get(key)
         if held is not None:
             note_read(held[1])
@@ -193,11 +220,25 @@ class SessionService:
         marker = await self._cache.peek(key + _UNAVAILABLE)
         if marker is not None:
             return SessionStatus(SessionState.NOT_AVAILABLE, reason=marker[0].decode())
-        failure = self.loads.failure(key)
-        if failure is not None:
-            return failure
+        if self.shared is not None:
+            # Another instance's load or failure (or this one's failure), as all see it.
+            elsewhere = await self.shared.state(key)
+            if elsewhere is not None:
+                return elsewhere
         stored = await self._cache.peek(key)
         if stored is None:
+            # After Redis: a failure here is stale once another instance loaded it.
+            failure = self.loads.failure(key)
+            if failure is not None:
+                return failure
+            if (
+                self.archive is not None
+                and archived is not None
+                and await self.archive.holds(archived)
+            ):
+                # Reading it costs no FastF1 load; it may be pruned, so not for long.
+                note_read(self._ttl_until(year))
+                return SessionStatus(SessionState.READY)
             return SessionStatus(SessionState.NOT_LOADED)
         payload, fresh_until = stored
         if payload.startswith(_MISSING):
@@ -270,9 +311,13 @@ class SessionService:
 
         # Lookup order: process LRU (above), Redis (the cache), the archive, FastF1. What
         # the loader answers fills Redis, an archive hit included.
-        archived = ArchiveKey(year, race, kind) if isinstance(race, int) else None
+        archived = _archive_key(year, race, kind)
 
         async def load() -> bytes:
+            if self.shared is not None:
+                done_elsewhere = await self._claim(key)
+                if done_elsewhere is not None:
+                    return done_elsewhere
             if self.archive is not None and archived is not None:
                 kept = await self.archive.get(archived)
                 if kept is not None:
@@ -290,18 +335,14 @@ class SessionService:
             return payload
 
         with self.loads.waiting(key):
-            try:
-                payload = await self._cache.get_or_load(
-                    key, load, ttl=ttl, encode=_same, decode=_same, compress=True
-                )
-            except (NotAvailable, NotFound):
-                raise
-            except AppError as exc:
-                self.loads.failed(key, exc.message)
-                raise
-            except Exception:
-                self.loads.failed(key, _FAILED_MESSAGE)
-                raise
+            if self.shared is None:
+                payload = await self._fill(key, load, ttl)
+            else:
+                # The claim is released once the outcome is stored, also when the request
+                # that started the load goes away meanwhile.
+                fill = asyncio.ensure_future(self._fill(key, load, ttl))
+                fill.add_done_callback(_seen)
+                payload = await asyncio.shield(fill)
         if payload.startswith(_MISSING):
             raise NotFound(payload[len(_MISSING) :].decode(errors="replace"))
         data = await self._decode(payload)
@@ -312,6 +353,53 @@ class SessionService:
         # never outlives the entry and is re-read from the store every few minutes.
         self._remember(key, data, now + min(ttl, DECODED_TTL))
         return data
+
+    async def _fill(self, key: str, load: Callable[[], Awaitable[bytes]], ttl: int) -> bytes:
+        """The payload through the cache; a failure remembered (and shared), and this
+        instance's claim on the load (taken by ``load``) released after the outcome."""
+        try:
+            return await self._cache.get_or_load(
+                key, load, ttl=ttl, encode=_same, decode=_same, compress=True
+            )
+        except (NotAvailable, NotFound):
+            raise
+        except Exception as exc:
+            reason = exc.message if isinstance(exc, AppError) else _FAILED_MESSAGE
+            self.loads.failed(key, reason)
+            if self.shared is not None and self.shared.holds(key):
+                await self.shared.failed(key, reason)
+            raise
+        finally:
+            if self.shared is not None:
+                await self.shared.release(key)
+
+    async def _claim(self, key: str) -> bytes | None:
+        """Claim the load of ``key`` for this instance; while another holds it, wait for its
+        outcome: its payload (from Redis), or its error. None once claimed here."""
+        assert self.shared is not None
+        started_at = self.loads.started_at(key) or self._clock()
+        while True:
+            if await self.shared.claim(key, started_at) is None:
+                return None
+            log.info("sessions.load_elsewhere", key=key)
+            delay = CLAIM_POLL_MIN
+            while True:
+                # Bounded: the claim expires CLAIM_MARGIN past the longest load.
+                now = await self.shared.state(key)
+                if now is None or now.state is not SessionState.LOADING:
+                    break
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, CLAIM_POLL_MAX)
+            marker = await self._cache.peek(key + _UNAVAILABLE)
+            if marker is not None:
+                raise NotAvailable(marker[0].decode())
+            stored = await self._cache.peek(key)
+            if stored is not None:
+                return stored[0]
+            failure = await self.shared.state(key)
+            if failure is not None and failure.state is SessionState.FAILED:
+                raise UpstreamUnavailable(failure.reason or _FAILED_MESSAGE)
+            # The holder went away without an outcome (or Redis did): load it here.
 
     async def _not_available(self, key: str, data: SessionData) -> NotAvailable:
         """The error for a load without timing data, remembered for ``unavailable_ttl``."""
@@ -389,6 +477,17 @@ class SessionService:
         await self.loads.aclose()
         self._decoded.clear()
         await self._client.aclose()
+
+
+def _archive_key(year: int, race: int | str, kind: str) -> ArchiveKey | None:
+    """The session's archive entry; ``None`` for a load by name (no round known)."""
+    return ArchiveKey(year, race, kind) if isinstance(race, int) else None
+
+
+def _seen(task: asyncio.Future[bytes]) -> None:
+    """Retrieve a fill's error: the request awaiting it may be gone (it was theirs)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _same(payload: bytes) -> bytes:

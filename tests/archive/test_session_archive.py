@@ -29,6 +29,7 @@ from pypole_gql.archive import (
     ArchiveKey,
     DatabaseStore,
     FolderStore,
+    S3Store,
     SessionArchive,
     open_store,
 )
@@ -50,6 +51,7 @@ from tests.serving import free_port
 YEAR, EVENT, KIND = 2019, "Italian", "Q"
 QUERY = """{ session(year: 2019, race: "Italian", type: Q) {
     round eventName laps { driver lapNumber lapTime } stints { driver stint } } }"""
+STATUS = '{ session(year: 2019, race: "Italian", type: Q) { status { state } } }'
 BUCKET = "pypole-archive-test"
 
 
@@ -173,6 +175,11 @@ async def test_a_session_loaded_once_is_served_after_redis_is_flushed_and_a_rest
     # A new app (process memory gone), an empty Redis: the archive answers.
     async with make_client(**settings) as client:
         resources = resources_of(client)
+        # status says READY from the archive alone: no load, and nothing read into Redis.
+        status = await client.post("/graphql", json={"query": STATUS})
+        assert status.json() == {"data": {"session": {"status": {"state": "READY"}}}}
+        assert resources.sessions.client.loads == 0
+        assert not await redis_holds(redis_url, redis_key)
         again = await ask(client)
         assert again == first
         assert resources.sessions.client.loads == 0
@@ -261,13 +268,26 @@ async def test_stores_round_trip_list_and_delete(
             assert await store.read(key) == blob
             prefix = await store.read_prefix(key)
             assert prefix is not None and blob.startswith(prefix)
+            # contains: of the version written, not of another one.
+            assert await store.contains(key, FORMAT_VERSION - 1)
+            assert not await store.contains(key, FORMAT_VERSION)
+            assert not await store.contains(ArchiveKey(1999, 8, "Q"), FORMAT_VERSION - 1)
             listed = [entry for entry in await store.entries() if entry.key == key]
             assert len(listed) == 1 and listed[0].size == len(blob)
             assert await store.delete(key)
             assert not await store.delete(key)
             assert await store.read(key) is None
+            assert not await store.contains(key, FORMAT_VERSION - 1)
             await store.close()
         finally:
             await db.close()
+    # An object put by another tool, without the version metadata: its first bytes tell.
+    bucket, _, s3_prefix = s3_env.removeprefix("s3://").partition("/")
+    s3 = S3Store(bucket, s3_prefix)
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"{s3_prefix}/{key.relative}", Body=blob)
+    assert await s3.contains(key, FORMAT_VERSION - 1)
+    assert not await s3.contains(key, FORMAT_VERSION)
+    assert await s3.delete(key)
+    await s3.close()
     # Nothing but the entries is left in the folder: no temporary file.
     assert list((tmp_path / "folder").rglob("*.tmp")) == []

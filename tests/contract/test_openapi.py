@@ -20,7 +20,7 @@ from pypole_gql.rest import api_routes, jolpica_schemas, schemas, session_schema
 from pypole_gql.rest.openapi import build_openapi, render_openapi
 from tests.jolpica_support import jolpica_app
 from tests.plugins.app import ClientFactory
-from tests.plugins.fastf1 import SessionsApp
+from tests.plugins.fastf1 import SessionsApp, fastf1_app_settings
 from tests.plugins.replay import Replay
 
 REPO = Path(__file__).resolve().parents[2]
@@ -302,3 +302,85 @@ def test_tabular_fastf1_routes_document_their_csv() -> None:
         content = operation["responses"]["200"]["content"]
         assert set(content) == {"application/json", "text/csv"}, route
         assert any(p["name"] == "format" for p in operation["parameters"]), route
+
+
+#: Headers of HTTP caching and of `Prefer: respond-async` the document must list where sent.
+_CACHING_HEADERS = ("etag", "cache-control", "vary", "retry-after", "preference-applied")
+
+
+def check_headers(response: httpx.Response, path: str) -> None:
+    """Every caching or respond-async header of the answer is documented for its status."""
+    operation = build_openapi()["paths"][path][response.request.method.lower()]
+    documented = {
+        name.lower() for name in operation["responses"][str(response.status_code)]["headers"]
+    }
+    sent = {name for name in _CACHING_HEADERS if name in response.headers}
+    assert sent <= documented, (path, response.status_code, sent - documented)
+
+
+async def test_http_caching_is_documented_as_answered(
+    make_client: ClientFactory, replay: Replay
+) -> None:
+    """A cacheable route documents If-None-Match, the 304 and ETag, Cache-Control and Vary,
+    and the live answers carry them: public with an ETag, a 304 for that ETag, no-store for
+    an error."""
+    path = "/api/v1/jolpica/results/{season}/{round}"
+    operation = build_openapi()["paths"][path]["get"]
+    (if_none_match,) = [p for p in operation["parameters"] if p["name"] == "If-None-Match"]
+    assert if_none_match["in"] == "header" and not if_none_match["required"]
+    responses = operation["responses"]
+    assert {"ETag", "Cache-Control", "Vary"} <= set(responses["200"]["headers"])
+    assert "content" not in responses["304"]
+    assert {"ETag", "Cache-Control", "Vary"} <= set(responses["304"]["headers"])
+    assert {"Cache-Control", "Vary"} <= set(responses["404"]["headers"])
+    # Routes outside the response cache document none of it.
+    auth = build_openapi()["paths"]["/api/v1/auth/me"]["get"]
+    assert "304" not in auth["responses"] and "ETag" not in auth["responses"]["200"]["headers"]
+
+    async with jolpica_app(make_client, replay) as client:
+        url = "/api/v1/jolpica/results/2023/9"
+        first = await client.get(url)
+        assert first.status_code == 200, first.text
+        check_headers(first, path)
+        etag = first.headers["etag"]
+        assert re.fullmatch(r'"[0-9a-f]{32}"', etag), etag
+        control = re.fullmatch(r"public, max-age=(\d+)", first.headers["cache-control"])
+        assert control is not None and int(control[1]) > 0, first.headers["cache-control"]
+        vary = [name.strip() for name in first.headers["vary"].split(",")]
+        assert vary[:2] == ["Accept", "Authorization"], vary
+
+        again = await client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        check_headers(again, path)
+        assert again.headers["etag"] == etag and again.headers["vary"] == first.headers["vary"]
+        assert again.headers["cache-control"].startswith("public, max-age=")
+        other = await client.get(url, headers={"If-None-Match": '"0000"'})
+        assert other.status_code == 200 and other.content == first.content
+
+        missing = await client.get("/api/v1/jolpica/results/2023/99")
+        assert missing.status_code == 404
+        check_headers(missing, path)
+        assert missing.headers["cache-control"] == "no-store" and "etag" not in missing.headers
+
+
+async def test_respond_async_is_documented_as_answered(
+    make_client: ClientFactory, replay: Replay
+) -> None:
+    """A session's records route honours `Prefer: respond-async` as the session routes do,
+    and documents the 202 with the headers it carries."""
+    path = "/api/v1/fastf1/race/{year}/{race}/results"
+    operation = build_openapi()["paths"][path]["get"]
+    assert any(p["name"] == "Prefer" and p["in"] == "header" for p in operation["parameters"])
+    loading = operation["responses"]["202"]
+    assert {"Retry-After", "Preference-Applied", "Cache-Control", "Vary"} <= set(loading["headers"])
+    async with make_client(**fastf1_app_settings(replay)) as client:
+        response = await client.get(
+            "/api/v1/fastf1/race/2023/Azerbaijan/results?session_type=Q",
+            headers={"Prefer": "respond-async"},
+        )
+        assert response.status_code == 202, response.text
+        check(response, path, schemas.SessionLoadingBody)
+        check_headers(response, path)
+        assert response.headers["retry-after"] == "2"
+        assert response.headers["preference-applied"] == "respond-async"
+        assert response.headers["cache-control"] == "no-store"

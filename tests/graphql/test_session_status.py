@@ -11,24 +11,29 @@ for an event.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from pypole_gql.cache import Cache, MemoryStore
+from pypole_gql.cache import Cache, MemoryStore, RedisStore
 from pypole_gql.errors import NotAvailable
+from pypole_gql.redis_link import RedisLink
 from pypole_gql.resources import Resources
-from pypole_gql.services.session_loads import SessionState
+from pypole_gql.services.session_loads import SessionState, SharedLoads
 from pypole_gql.services.sessions import SessionService
-from pypole_gql.upstream.fastf1 import FORMAT_VERSION
+from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, FastF1Config
 from pypole_gql.upstream.fastf1.extract import NO_ARCHIVE, NO_TIMING
 from tests.plugins.app import ClientFactory
 from tests.plugins.fastf1 import OracleLoader, fastf1_app_settings
 from tests.plugins.replay import Replay
+from tests.serving import free_port
 
 STATUS = """
 query Status($year: Int!, $race: String!, $type: SessionType!) {
@@ -381,3 +386,176 @@ async def test_stream_is_refused(make_client: ClientFactory) -> None:
         body = response.json()
         assert _codes(body) == ["GRAPHQL_VALIDATION_FAILED"], body
         assert "@stream is not supported" in body["errors"][0]["message"]
+
+
+async def test_two_instances_on_one_redis_share_loading_and_failed(
+    make_client: ClientFactory,
+    replay: Replay,
+    fastf1_oracle: OracleLoader,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """Two apps on one test-owned Redis namespace: a load running on one is LOADING (with
+    its start) on the other, which starts none of its own; its failure is FAILED on both;
+    a load started again on the other is joined: one load per attempt, in all."""
+    oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
+    session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
+    info = "/static/2023/*_Qualifying/SessionInfo.jsonStream"
+    shared = fastf1_app_settings(replay, redis_url=redis_url)
+
+    def own(name: str, **extra: Any) -> dict[str, Any]:
+        # A database (and so an archive) and a FastF1 HTTP cache of each instance's own.
+        return {
+            **shared,
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}",
+            "fastf1_cache_dir": tmp_path / f"fastf1-{name}",
+            **extra,
+        }
+
+    async def status_of(client: httpx.AsyncClient) -> dict[str, Any]:
+        body = await _graphql(client, STATUS, **session)
+        found: dict[str, Any] = body["data"]["session"]["status"]
+        return found
+
+    async def cleanup() -> None:
+        import redis.asyncio as aioredis
+
+        link = aioredis.Redis.from_url(redis_url)
+        try:
+            keys = [k async for k in link.scan_iter(match=f"{shared['redis_namespace']}*")]
+            if keys:
+                await link.delete(*keys)
+        finally:
+            await link.aclose()
+
+    try:
+        async with (
+            # A gives up on a load after 2 s; the session's first SessionInfo answer takes 6.
+            make_client(**own("a", fastf1_load_timeout=2)) as a,
+            make_client(**own("b")) as b,
+        ):
+            loads_a, loads_b = _resources(a).sessions.client, _resources(b).sessions.client
+            with replay.fault(info, delay=6, times=1):
+                started = (await _graphql(a, LOAD, **session))["data"]["loadSession"]
+                assert started["state"] == "LOADING"
+                seen = await _poll(lambda: status_of(b), lambda s: s["state"] != "NOT_LOADED")
+                assert seen[-1]["state"] == "LOADING", seen[-1]
+                assert seen[-1]["startedAt"] == started["startedAt"]
+                assert seen[-1]["retryAfter"] == 2
+                # B's loadSession joins A's load: it starts none.
+                joined = (await _graphql(b, LOAD, **session))["data"]["loadSession"]
+                assert joined["state"] == "LOADING" and joined["startedAt"] == started["startedAt"]
+                failed_b = await _poll(lambda: status_of(b), lambda s: s["state"] == "FAILED")
+            reason = failed_b[-1]["reason"]
+            assert "took longer than 2 s" in reason
+            assert await status_of(a) == failed_b[-1]
+            assert (loads_a.loads, loads_b.loads) == (1, 0)
+
+            # B tries again: its load is LOADING on A, A's loadSession and A's laps join it.
+            with replay.fault(info, delay=3, times=1):
+                again = (await _graphql(b, LOAD, **session))["data"]["loadSession"]
+                assert again["state"] == "LOADING"
+                seen = await _poll(lambda: status_of(a), lambda s: s["state"] != "FAILED")
+                assert seen[-1]["state"] in ("LOADING", "READY"), seen[-1]
+                if seen[-1]["state"] == "LOADING":
+                    assert seen[-1]["startedAt"] == again["startedAt"]
+                    joined = (await _graphql(a, LOAD, **session))["data"]["loadSession"]
+                    assert joined["state"] in ("LOADING", "READY")
+                laps = await _graphql(a, LAPS, **session)
+                assert "errors" not in laps, laps
+                assert len(laps["data"]["session"]["laps"]) == len(oracle.laps)
+            for client in (a, b):
+                ready = await _poll(partial(status_of, client), lambda s: s["state"] == "READY")
+                assert ready[-1]["reason"] is None
+            assert (loads_a.loads, loads_b.loads) == (1, 1)
+    finally:
+        await cleanup()
+
+
+async def test_shared_loads_fall_back_to_this_instance_when_redis_is_away(
+    make_client: ClientFactory, replay: Replay
+) -> None:
+    """Redis configured but not answering: the claim is granted (this instance loads), no
+    shared state is known, and the app answers LOADING then READY as one instance would."""
+    link = RedisLink.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    shared = SharedLoads(link, namespace="away", claim_ttl=5, failure_ttl=5)
+    try:
+        assert await shared.claim("k", time.time()) is None
+        assert shared.holds("k") and link.breaker.degraded
+        assert await shared.state("k") is None
+        await shared.failed("k", "reason")
+        await shared.release("k")
+        assert not shared.holds("k")
+    finally:
+        await link.close()
+
+    session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
+    settings = fastf1_app_settings(replay, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    async with make_client(**settings) as client:
+        fastf1 = _resources(client).sessions.client
+        assert _resources(client).sessions.shared is not None
+        started = (await _graphql(client, LOAD, **session))["data"]["loadSession"]
+        assert started["state"] == "LOADING"
+
+        async def state() -> str:
+            body = await _graphql(client, STATUS, **session)
+            found: str = body["data"]["session"]["status"]["state"]
+            return found
+
+        seen = await _poll(state, lambda s: s == "READY")
+        assert set(seen) <= {"LOADING", "READY"}
+        laps = await _graphql(client, LAPS, **session)
+        assert "errors" not in laps and laps["data"]["session"]["laps"]
+        assert fastf1.loads == 1
+
+
+async def test_a_request_past_the_cache_lock_waits_for_the_other_instances_load(
+    make_client: ClientFactory,
+    replay: Replay,
+    fastf1_oracle: OracleLoader,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """An instance whose request stops waiting on the cache's lock (here at once) while
+    another instance's load holds the claim does not load: it waits for that load's
+    payload in Redis."""
+    oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
+    session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
+    info = "/static/2023/*_Qualifying/SessionInfo.jsonStream"
+    settings = fastf1_app_settings(replay, redis_url=redis_url)
+    namespace = settings["redis_namespace"]
+    async with make_client(**settings) as client:
+        resources = _resources(client)
+        assert resources.redis is not None
+        # Instance B: its own FastF1 client and services on the same Redis, no lock wait.
+        cache = Cache(RedisStore(resources.redis), namespace=namespace, lock_wait=0)
+        fastf1 = FastF1Client(
+            dataclasses.replace(
+                FastF1Config.from_settings(resources.settings), cache_dir=tmp_path / "b"
+            ),
+            max_workers=1,
+        )
+        other = SessionService(
+            fastf1,
+            cache,
+            resources.f1,
+            ttl=3600,
+            archive_ttl=3600,
+            shared=SharedLoads(resources.redis, namespace=namespace, claim_ttl=120, failure_ttl=60),
+        )
+        asked = other.request(2023, "Azerbaijan", "Q")
+        try:
+            with replay.fault(info, delay=3, times=1):
+                started = await _graphql(client, LOAD, **session)
+                assert started["data"]["loadSession"]["state"] == "LOADING"
+
+                async def state() -> SessionState:
+                    return (await other.status(asked)).state
+
+                seen = await _poll(state, lambda s: s is not SessionState.NOT_LOADED)
+                assert seen[-1] is SessionState.LOADING, seen
+                data = await other.load(asked)
+            assert len(data.laps) == len(oracle.laps)
+            assert (resources.sessions.client.loads, fastf1.loads) == (1, 0)
+        finally:
+            await other.aclose()
