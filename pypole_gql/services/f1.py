@@ -96,8 +96,21 @@ class F1Service:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: JolpicaClient, cache: Cache) -> F1Service:
-        return cls(client, cache, live_ttl=settings.jolpica_ttl, archive_ttl=settings.archive_ttl)
+    def from_settings(
+        cls,
+        settings: Settings,
+        client: JolpicaClient,
+        cache: Cache,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> F1Service:
+        return cls(
+            client,
+            cache,
+            live_ttl=settings.jolpica_ttl,
+            archive_ttl=settings.archive_ttl,
+            clock=clock,
+        )
 
     def current_year(self) -> int:
         """The year of the service's clock: seasons up to a few ahead of it exist

@@ -205,6 +205,8 @@ class SessionService:
         cache: Cache,
         f1: F1Service,
         archive: SessionArchive | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> SessionService:
         return cls(
             client,
@@ -213,6 +215,7 @@ class SessionService:
             ttl=settings.fastf1_ttl,
             archive_ttl=settings.archive_ttl,
             unavailable_ttl=settings.fastf1_unavailable_ttl,
+            clock=clock,
             archive=archive,
         )
 
