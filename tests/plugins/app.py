@@ -63,6 +63,16 @@ async def running_app(
         yield app
 
 
+@asynccontextmanager
+async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of ``app`` (its lifespan already entered), from 127.0.0.1;
+    ``resources_of(client)`` is the app's resources."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        _APPS[client] = app
+        yield client
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
@@ -78,12 +88,7 @@ def make_client(tmp_path: Path) -> ClientFactory:
         *, clock: Callable[[], float] | None = None, **overrides: Any
     ) -> AsyncIterator[httpx.AsyncClient]:
         settings = test_settings(tmp_path, **overrides)
-        async with running_app(settings, clock=clock) as app:
-            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://testserver"
-            ) as client:
-                _APPS[client] = app
-                yield client
+        async with running_app(settings, clock=clock) as app, app_client(app) as client:
+            yield client
 
     return factory
