@@ -22,12 +22,11 @@ import pytest
 from pypole_gql.cache import Cache
 from pypole_gql.cache_store import MemoryStore
 from pypole_gql.errors import NotAvailable
-from pypole_gql.resources import Resources
 from pypole_gql.services.session_loads import SessionState
 from pypole_gql.services.sessions import SessionService
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION
 from pypole_gql.upstream.fastf1.extract import NO_ARCHIVE, NO_TIMING
-from tests.plugins.app import ClientFactory
+from tests.plugins.app import ClientFactory, resources_of
 from tests.plugins.fastf1 import OracleLoader, fastf1_app_settings
 from tests.plugins.replay import Replay
 
@@ -55,11 +54,6 @@ query Laps($year: Int!, $race: String!, $type: SessionType!, $drivers: [String!]
 POLL = 0.05
 #: Polls before giving up: a cold load is seconds alone, minutes on a loaded machine.
 MAX_POLLS = 12_000
-
-
-def _resources(client: httpx.AsyncClient) -> Resources:
-    resources: Resources = client._transport.app.state.resources  # type: ignore[attr-defined]
-    return resources
 
 
 async def _graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
@@ -94,7 +88,7 @@ async def test_session_without_timing_is_not_available(
     assert len(oracle.results) == 20  # the drivers are there, FastF1 loaded no laps
     monaco = {"year": 2025, "race": "Monaco", "type": "R"}
     async with make_client(**fastf1_app_settings(replay), fastf1_unavailable_ttl=120) as client:
-        resources = _resources(client)
+        resources = resources_of(client)
         loads = resources.sessions.client
 
         body = await _graphql(client, LAPS, **monaco)
@@ -145,7 +139,7 @@ async def test_later_complete_load_replaces_not_available(
         return now[0]
 
     async with make_client(**fastf1_app_settings(replay)) as client:
-        resources = _resources(client)
+        resources = resources_of(client)
         fastf1 = resources.sessions.client
         cache = Cache(MemoryStore(clock=clock), namespace="replaced", clock=clock)
         service = SessionService(
@@ -191,7 +185,7 @@ async def test_status_loading_then_ready_with_one_load_for_twenty_clients(
     session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
     info = "/static/2023/*_Qualifying/SessionInfo.jsonStream"
     async with make_client(**fastf1_app_settings(replay)) as client:
-        fastf1 = _resources(client).sessions.client
+        fastf1 = resources_of(client).sessions.client
         static_before = replay.count(prefix="/static/")
         info_before = replay.count(info)
 
@@ -265,7 +259,7 @@ async def test_rest_prefer_respond_async_answers_202_until_ready(
     url = "/api/v1/fastf1/race/2023/Azerbaijan/laps?session_type=SS"
     prefer = {"Prefer": "respond-async"}
     async with make_client(**fastf1_app_settings(replay)) as client:
-        fastf1 = _resources(client).sessions.client
+        fastf1 = resources_of(client).sessions.client
         first = await client.get(url, headers=prefer)
         assert first.status_code == 202, first.text
         assert first.headers["Retry-After"] == "2"
@@ -318,7 +312,7 @@ async def test_defer_on_race_session_streams_the_laps_after_the_race(
 ) -> None:
     oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
     async with make_client(**fastf1_app_settings(replay)) as client:
-        fastf1 = _resources(client).sessions.client
+        fastf1 = resources_of(client).sessions.client
         response = await client.post(
             "/graphql",
             json={"query": DEFERRED, "variables": {"year": 2023, "round": 4}},
