@@ -11,7 +11,6 @@ for an event.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,14 +18,12 @@ import httpx
 import orjson
 import pytest
 
-from pypole_gql.cache import Cache
-from pypole_gql.cache_store import MemoryStore
 from pypole_gql.errors import NotAvailable
 from pypole_gql.services.session_loads import SessionState
-from pypole_gql.services.sessions import SessionService
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION
 from pypole_gql.upstream.fastf1.extract import NO_ARCHIVE, NO_TIMING
 from tests.plugins.app import ClientFactory, resources_of
+from tests.plugins.clock import FakeClock
 from tests.plugins.fastf1 import OracleLoader, fastf1_app_settings
 from tests.plugins.replay import Replay
 
@@ -80,14 +77,16 @@ async def _poll(ask: Callable[[], Awaitable[Any]], done: Callable[[Any], bool]) 
 
 
 async def test_session_without_timing_is_not_available(
-    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader
+    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader, clock: FakeClock
 ) -> None:
     """2025 Monaco in the replay: drivers, no timing data. NOT_AVAILABLE with the reason,
     remembered for PYPOLE_FASTF1_UNAVAILABLE_TTL only, never cached as the session."""
     oracle = fastf1_oracle(2025, "Monaco", "R")
     assert len(oracle.results) == 20  # the drivers are there, FastF1 loaded no laps
     monaco = {"year": 2025, "race": "Monaco", "type": "R"}
-    async with make_client(**fastf1_app_settings(replay), fastf1_unavailable_ttl=120) as client:
+    async with make_client(
+        clock=clock, **fastf1_app_settings(replay), fastf1_unavailable_ttl=120
+    ) as client:
         resources = resources_of(client)
         loads = resources.sessions.client
 
@@ -116,7 +115,7 @@ async def test_session_without_timing_is_not_available(
         assert await resources.cache.peek(key) is None
         held = await resources.cache.peek(key + ":unavailable")
         assert held is not None and held[0].decode() == message
-        assert held[1] <= time.time() + 120
+        assert held[1] == clock() + 120
 
         # REST: a 404 with the reason, with or without Prefer: respond-async.
         for headers in ({}, {"Prefer": "respond-async"}):
@@ -127,30 +126,17 @@ async def test_session_without_timing_is_not_available(
 
 
 async def test_later_complete_load_replaces_not_available(
-    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader
+    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader, clock: FakeClock
 ) -> None:
     """A session whose timing data the archive does not serve yet (a 404 at the replay) is
-    NOT_AVAILABLE; once the short TTL passed (a clock of the test's), the next request loads
-    it again and the complete load replaces it."""
+    NOT_AVAILABLE; once the short TTL passed (on the app's fake clock), the next request
+    loads it again and the complete load replaces it."""
     oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
-    now = [time.time()]
-
-    def clock() -> float:
-        return now[0]
-
-    async with make_client(**fastf1_app_settings(replay)) as client:
+    settings = fastf1_app_settings(replay, fastf1_unavailable_ttl=300)
+    async with make_client(clock=clock, **settings) as client:
         resources = resources_of(client)
-        fastf1 = resources.sessions.client
-        cache = Cache(MemoryStore(clock=clock), namespace="replaced", clock=clock)
-        service = SessionService(
-            fastf1,
-            cache,
-            resources.f1,
-            ttl=3600,
-            archive_ttl=3600,
-            unavailable_ttl=300,
-            clock=clock,
-        )
+        service = resources.sessions
+        fastf1 = service.client
         asked = service.request(2023, "Azerbaijan", "Q")
         missing = replay.fault("/static/2023/*_Qualifying/TimingData.jsonStream", status=404)
         with missing, pytest.raises(NotAvailable) as first:
@@ -159,13 +145,13 @@ async def test_later_complete_load_replaces_not_available(
         assert fastf1.loads == 1
 
         # The archive has it now, but the answer is remembered for unavailable_ttl.
-        now[0] += 299
+        clock.advance(299)
         with pytest.raises(NotAvailable):
             await service.load(asked)
         assert (await service.status(asked)).state is SessionState.NOT_AVAILABLE
         assert fastf1.loads == 1
 
-        now[0] += 2
+        clock.advance(2)
         assert (await service.status(asked)).state is SessionState.NOT_LOADED
         data = await service.load(asked)
         assert fastf1.loads == 2
@@ -173,7 +159,6 @@ async def test_later_complete_load_replaces_not_available(
         assert (await service.status(asked)).state is SessionState.READY
         await service.load(asked)
         assert fastf1.loads == 2
-        await cache.close()
 
 
 async def test_status_loading_then_ready_with_one_load_for_twenty_clients(
