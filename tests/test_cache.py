@@ -644,7 +644,7 @@ async def test_waits_for_a_dead_lock_holder_then_loads(
     lock = f"{namespace}-lock:v1:k"
     await raw_redis.set(lock, "dead-token", px=300)
     cache = await Cache.create(cache_redis_url, namespace=namespace, lock_wait=30)
-    held_at_load: list[bytes | None] = []
+    held_at_load: list[object] = []
 
     async def loader() -> str:
         held_at_load.append(await raw_redis.get(lock))
