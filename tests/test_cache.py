@@ -59,9 +59,11 @@ class Loader:
         self.delay = delay
         self.error = error
         self.calls = 0
+        self.started = asyncio.Event()  # set by the first call
 
     async def __call__(self) -> Any:
         self.calls += 1
+        self.started.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.error is not None:
@@ -689,7 +691,7 @@ async def test_lock_is_kept_alive_during_a_long_load(
     loader = Loader("v", delay=1.2)
     try:
         first = asyncio.create_task(a.get_or_load("k", loader, ttl=60))
-        await asyncio.sleep(0.1)
+        await loader.started.wait()  # a holds the lock and is loading
         second = await b.get_or_load("k", loader, ttl=60)
         assert await first == second == "v"
     finally:
