@@ -16,7 +16,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from pypole_gql.cache import _ZLIB_LEVEL
+from pypole_gql.cache.envelope import ZLIB_LEVEL
 from pypole_gql.replay import start_in_thread
 from pypole_gql.upstream.fastf1 import decode_payload, encode_payload, load_session_payload
 from tests.plugins.fastf1 import replay_config
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> None:
     sizes = {}
     for name, value in (("before (no records)", without), ("with records", data)):
         raw = encode_payload(value)
-        sizes[name] = (len(raw), len(zlib.compress(raw, level=_ZLIB_LEVEL)))
+        sizes[name] = (len(raw), len(zlib.compress(raw, level=ZLIB_LEVEL)))
     print(
         f"{year} {race} {kind}: {len(data.results)} results, {len(data.weather)} weather, "
         f"{len(data.race_control)} race control, {len(data.track_status)} track status rows"

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from pypole_gql.cache.graphql_keys import ResponseCache
+from pypole_gql.cache.rest_keys import RestResponseCache
 from pypole_gql.config import ConfigError, Settings
 from pypole_gql.graphql.persisted import ManifestError, PersistedQueries, load_manifest
-from pypole_gql.graphql.response_cache import ResponseCache, RestResponseCache
 from pypole_gql.graphql.schema import build_schema
 from pypole_gql.graphql.view import make_view
 from pypole_gql.health import routes as health_routes

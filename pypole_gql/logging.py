@@ -54,14 +54,8 @@ class RequestStats:
     user_id: int | None = None
     operation_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    # The cached data the request read (reported by Cache.get_or_load): how many values,
-    # how many of them served stale, and the earliest time one of them stops being fresh.
-    # A response built from them stays true until then (see graphql/response_cache.py).
-    data_reads: int = 0
-    stale_reads: int = 0
-    data_fresh_until: float | None = None
-    #: "hit" or "miss" when the GraphQL response cache looked the request up.
-    response_cache: str | None = None
+    # The freshness of the cached data the request read, and the response cache's answer,
+    # are the cache's: pypole_gql.cache.freshness (the access log reads them there).
 
 
 request_id_var: ContextVar[str | None] = ContextVar("pypole_request_id", default=None)
@@ -81,17 +75,6 @@ def count_cache(hit: bool) -> None:
             stats.cache_hits += 1
         else:
             stats.cache_misses += 1
-
-
-def note_data_read(fresh_until: float, *, stale: bool = False) -> None:
-    """Record that the current request used a cached value fresh until ``fresh_until``."""
-    stats = request_stats_var.get()
-    if stats is not None:
-        stats.data_reads += 1
-        if stale:
-            stats.stale_reads += 1
-        if stats.data_fresh_until is None or fresh_until < stats.data_fresh_until:
-            stats.data_fresh_until = fresh_until
 
 
 def count_upstream_call() -> None:

@@ -8,6 +8,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pypole_gql.cache.freshness import freshness_var, track
 from pypole_gql.errors import Internal, render_for_path
 from pypole_gql.logging import RequestStats, get_logger, request_id_var, request_stats_var
 
@@ -55,6 +56,7 @@ class RequestContextMiddleware:
         stats = RequestStats()
         id_token = request_id_var.set(request_id)
         stats_token = request_stats_var.set(stats)
+        freshness, freshness_token = track()
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -101,8 +103,9 @@ class RequestContextMiddleware:
                     cache_hits=stats.cache_hits,
                     cache_misses=stats.cache_misses,
                     upstream_calls=stats.upstream_calls,
-                    response_cache=stats.response_cache,
+                    response_cache=freshness.response_cache,
                     **stats.extra,
                 )
             request_id_var.reset(id_token)
             request_stats_var.reset(stats_token)
+            freshness_var.reset(freshness_token)

@@ -1,6 +1,6 @@
 """The app's one link to Redis: one connection pool, one circuit breaker, one set of events.
 
-The cache (:mod:`pypole_gql.cache_store`), the rate limiter (:mod:`pypole_gql.ratelimit`) and
+The cache (:mod:`pypole_gql.cache.stores`), the rate limiter (:mod:`pypole_gql.ratelimit`) and
 the outbound budget (:mod:`pypole_gql.upstream.budget`) all keep state in Redis and all do
 without it (loading, counting in process). :func:`~pypole_gql.resources.build_resources` opens
 one :class:`RedisLink` and gives it to the three, so a dead Redis costs one short timeout for

@@ -27,8 +27,7 @@ import redis
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
-from pypole_gql.cache import Cache
-from pypole_gql.cache_store import MemoryStore, RedisStore
+from pypole_gql.cache import Cache, MemoryStore, RedisStore
 from pypole_gql.errors import NotFound, UpstreamUnavailable
 from pypole_gql.logging import RequestStats, request_stats_var
 from pypole_gql.redis_link import RedisLink

@@ -20,7 +20,8 @@ from starlette.applications import Starlette
 from structlog.testing import capture_logs
 
 from pypole_gql.cache import CacheStats
-from pypole_gql.graphql.response_cache import ResponseCacheStats, RestResponseCache
+from pypole_gql.cache.responses import ResponseCacheStats
+from pypole_gql.cache.rest_keys import RestResponseCache
 from tests.jolpica_support import Counter, at_most, jolpica_fault
 from tests.plugins.app import running_app
 from tests.plugins.app import test_settings as app_settings
@@ -123,7 +124,7 @@ async def test_with_redis_entries_live_in_redis_only(
     shared = {"redis_url": redis_url, "redis_namespace": redis_cleanup}
     async with harness(**shared) as h:
         first = await h.client.get(f"{API}/schedule/2023")
-        assert h.layer._front == {}  # no in-process copy: Redis decides
+        assert h.layer.entries() == []  # no in-process copy: Redis decides
     async with harness(**shared) as other:
         with at_most(replay, 0):
             second = await other.client.get(f"{API}/schedule/2023")
@@ -177,7 +178,7 @@ async def test_a_response_expires_with_its_data(
     async with harness(jolpica_ttl=1, archive_ttl=1) as h:
         started = clock()
         first = await h.client.get(f"{API}/schedule/2023")
-        (entry,) = h.layer._front.values()
+        (entry,) = h.layer.entries()
         assert entry.fresh_until == started + 1
         with at_most(replay, 0):
             await h.client.get(f"{API}/schedule/2023")

@@ -13,12 +13,13 @@ hundred copies of one field cost seconds of CPU.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 from graphql import GraphQLError, GraphQLSchema
 from graphql.language import (
     DirectiveNode,
@@ -282,8 +283,8 @@ class DocumentLimits(SchemaExtension):
 
 
 #: The verdicts of recent (query, variables) pairs: a dashboard repeats a few documents.
-_verdicts: OrderedDict[tuple[int, str, bytes], list[GraphQLError]] = OrderedDict()
 _MAX_VERDICTS = 512
+_verdicts: LRUCache[tuple[int, str, bytes], list[GraphQLError]] = LRUCache(maxsize=_MAX_VERDICTS)
 _MAX_KEY_BYTES = 20_000
 
 
@@ -309,8 +310,4 @@ def _checked(
     if found is None:
         found = run()
         _verdicts[key] = found
-        if len(_verdicts) > _MAX_VERDICTS:
-            _verdicts.popitem(last=False)
-    else:
-        _verdicts.move_to_end(key)
     return found

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 import orjson
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -54,6 +54,7 @@ from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pypole_gql.cache import Cache
+from pypole_gql.cache.memo import lru
 from pypole_gql.errors import AppError, BadRequest, render
 from pypole_gql.graphql.limits import MAX_BODY_BYTES
 from pypole_gql.graphql.schema import MAX_TOKENS
@@ -256,13 +257,6 @@ def _persisted(extensions: Any) -> _Persisted | None:
     return _Persisted(digest.lower(), None)
 
 
-def _remember(memo: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
-    memo[key] = value
-    memo.move_to_end(key)
-    if len(memo) > limit:
-        memo.popitem(last=False)
-
-
 class PersistedQueries:
     """ASGI middleware for ``path`` (the GraphQL endpoint); see the module docstring.
 
@@ -284,9 +278,9 @@ class PersistedQueries:
         self.persisted_only = persisted_only
         self._path = path
         self._max_body_bytes = max_body_bytes
-        self._memo: OrderedDict[str, str] = OrderedDict()
-        self._rewrites: OrderedDict[bytes, bytes] = OrderedDict()
-        self._verdicts: OrderedDict[tuple[str, str | None], bool] = OrderedDict()
+        self._memo: LRUCache[str, str] = lru(MEMO_ENTRIES)
+        self._rewrites: LRUCache[bytes, bytes] = lru(REWRITE_ENTRIES)
+        self._verdicts: LRUCache[tuple[str, str | None], bool] = lru(VERDICT_ENTRIES)
         #: Texts registered by clients (for tests and the bench).
         self.registered = 0
 
@@ -336,7 +330,7 @@ class PersistedQueries:
         items.append(("query", text))
         rewritten = urlencode(items).encode()
         if len(raw) <= REWRITE_MAX_BYTES:
-            _remember(self._rewrites, raw, rewritten, REWRITE_ENTRIES)
+            self._rewrites[raw] = rewritten
         return {**scope, "query_string": rewritten}
 
     # -- POST ---------------------------------------------------------------------------
@@ -433,7 +427,7 @@ class PersistedQueries:
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = self._check_listed(query, operation_name)
-            _remember(self._verdicts, key, verdict, VERDICT_ENTRIES)
+            self._verdicts[key] = verdict
         return verdict
 
     def _check_listed(self, query: str, operation_name: str | None) -> bool:
@@ -472,11 +466,11 @@ class PersistedQueries:
         if sha256_hex(text) != digest:  # never run a text under another's hash
             log.warning("persisted_query.corrupt_entry", hash=digest)
             return None
-        _remember(self._memo, digest, text, MEMO_ENTRIES)
+        self._memo[digest] = text
         return text
 
     async def _register(self, scope: Scope, digest: str, query: str) -> None:
-        _remember(self._memo, digest, query, MEMO_ENTRIES)
+        self._memo[digest] = query
         self.registered += 1
         await self._cache(scope).put(f"{_KEY_PREFIX}:{digest}", query.encode(), ttl=APQ_TTL)
         log.info("persisted_query.registered", hash=digest)

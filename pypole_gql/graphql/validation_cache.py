@@ -3,7 +3,12 @@
 A dashboard sends the same few documents over and over; validating one costs a visit of
 every node by some thirty rules, which was most of a small query's execution time. The
 result depends only on the schema, the document and the rules, so it is kept per query
-text in a bounded LRU.
+text in a bounded LRU (``cachetools.LRUCache``).
+
+Strawberry's own ``ValidationCache`` extension does not serve here: it replaces the
+errors :class:`~pypole_gql.graphql.limits.DocumentLimits` found (and validates the
+abusive document they were meant to spare), hands every request the same list, and keys
+on the parsed document (hashed node by node) instead of the text.
 
 It runs after :class:`~pypole_gql.graphql.limits.DocumentLimits` and only when that found
 nothing: the limits (which depend on the variables too) are checked on every request, and
@@ -12,10 +17,10 @@ a refused document never reaches this cache.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
@@ -25,7 +30,7 @@ MAX_ENTRIES = 512
 MAX_QUERY_CHARS = 20_000
 
 _Key = tuple[int, str, tuple[Any, ...]]
-_cache: OrderedDict[_Key, list[GraphQLError]] = OrderedDict()
+_cache: LRUCache[_Key, list[GraphQLError]] = LRUCache(maxsize=MAX_ENTRIES)
 
 
 class CachedValidation(SchemaExtension):
@@ -46,10 +51,6 @@ class CachedValidation(SchemaExtension):
             if errors is None:
                 errors = validate_document(context.schema._schema, document, rules)
                 _cache[key] = errors
-                if len(_cache) > MAX_ENTRIES:
-                    _cache.popitem(last=False)
-            else:
-                _cache.move_to_end(key)
             # A copy: the caller may extend the list with errors of its own.
             context.pre_execution_errors = list(errors)
         yield

@@ -33,13 +33,15 @@ import asyncio
 import re
 import time
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from cachetools import TLRUCache, TTLCache
+
 from pypole_gql.archive import ArchiveKey, SessionArchive
-from pypole_gql.cache import Cache
+from pypole_gql.cache import Cache, note_read
+from pypole_gql.cache.memo import expiring_lru, ttl_memo
 from pypole_gql.config import Settings
 from pypole_gql.domain import params
 from pypole_gql.domain.f1 import Race, Schedule
@@ -57,7 +59,7 @@ from pypole_gql.domain.sessions import (
     with_jolpica_durations,
 )
 from pypole_gql.errors import AppError, BadUserInput, NotAvailable, NotFound, UpstreamUnavailable
-from pypole_gql.logging import get_logger, note_data_read
+from pypole_gql.logging import get_logger
 from pypole_gql.services.f1 import F1Service
 from pypole_gql.services.session_loads import SessionLoads, SessionState, SessionStatus
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, decode_payload, payload_meta
@@ -66,6 +68,12 @@ log = get_logger("pypole.sessions")
 
 #: Seconds a decoded session is served from process memory before the store is read again.
 DECODED_TTL: Final = 600
+
+
+def _held_until(held: tuple[SessionData, float]) -> float:
+    return held[1]
+
+
 #: Marks a cached "no such session" answer (a payload starts with ``b"PPF1"``).
 _MISSING: Final = b"PPNF"
 #: Suffix of the key that remembers a session loaded without its timing data.
@@ -194,8 +202,13 @@ class SessionService:
         self._memory_sessions = memory_sessions
         self._clock = clock
         self.archive = archive
-        self._decoded: OrderedDict[str, tuple[SessionData, float]] = OrderedDict()
-        self._rounds: dict[tuple[int, int | str], tuple[int, float]] = {}
+        # Decoded sessions (with their fresh-until), most recently used kept.
+        self._decoded: TLRUCache[str, tuple[SessionData, float]] = expiring_lru(
+            max(memory_sessions, 1), _held_until, clock
+        )
+        # Calendars change rarely and a round number never moves to another event
+        # mid-season: the round a name or number resolved to is kept for a while.
+        self._rounds: TTLCache[tuple[int, int | str], int] = ttl_memo(1024, DECODED_TTL, clock)
 
     @classmethod
     def from_settings(
@@ -246,7 +259,7 @@ class SessionService:
         status = await self._status(key, year)
         if not status.ready:
             # Changes any moment: a response that shows it must not be cached.
-            note_data_read(self._clock())
+            note_read(self._clock())
         return status
 
     async def start_load(self, asked: SessionRequest) -> SessionStatus:
@@ -257,13 +270,13 @@ class SessionService:
         if status.state in (SessionState.NOT_LOADED, SessionState.FAILED):
             self.loads.start(key, lambda: self._get(key, year, load_as, kind))
             status = self.loads.loading(key) or status
-        note_data_read(self._clock())
+        note_read(self._clock())
         return status
 
     async def _status(self, key: str, year: int) -> SessionStatus:
         held = self._decoded.get(key)
-        if held is not None and held[1] > self._clock():
-            note_data_read(held[1])
+        if held is not None:
+            note_read(held[1])
             return SessionStatus(SessionState.READY)
         loading = self.loads.loading(key)
         if loading is not None:
@@ -282,7 +295,7 @@ class SessionService:
             raise NotFound(payload[len(_MISSING) :].decode(errors="replace"))
         # Decoded now, so the request that follows the status is served from memory.
         self._remember(key, await self._decode(payload), min(fresh_until, self._ttl_until(year)))
-        note_data_read(fresh_until)
+        note_read(fresh_until)
         return SessionStatus(SessionState.READY)
 
     def _ttl_until(self, year: int) -> float:
@@ -310,16 +323,12 @@ class SessionService:
     async def _resolve_round(self, year: int, race: int | str) -> int | None:
         memo_key = (year, race if isinstance(race, int) else normalise_name(race))
         memo = self._rounds.get(memo_key)
-        now = self._clock()
-        if memo is not None and memo[1] > now:
-            return memo[0]
+        if memo is not None:
+            return memo
         round_ = await self._lookup_round(year, race)
         if round_ is not None:
-            # Calendars change rarely and a round number never moves to another event
-            # mid-season: skip the calendar read (and a parse of it) for a while.
-            if len(self._rounds) >= 1024:
-                self._rounds.clear()
-            self._rounds[memo_key] = (round_, now + DECODED_TTL)
+            # Skips the calendar read (and a parse of it) for a while.
+            self._rounds[memo_key] = round_
         return round_
 
     async def _lookup_round(self, year: int, race: int | str) -> int | None:
@@ -342,9 +351,8 @@ class SessionService:
     async def _get(self, key: str, year: int, race: int | str, kind: str) -> SessionData:
         now = self._clock()
         held = self._decoded.get(key)
-        if held is not None and held[1] > now:
-            self._decoded.move_to_end(key)
-            note_data_read(held[1])  # what a response built on it may be cached for
+        if held is not None:
+            note_read(held[1])  # what a response built on it may be cached for
             return held[0]
         ttl = self._ttl(year)
         marker = await self._cache.peek(key + _UNAVAILABLE)
@@ -415,9 +423,6 @@ class SessionService:
         if self._memory_sessions == 0:
             return
         self._decoded[key] = (data, until)
-        self._decoded.move_to_end(key)
-        while len(self._decoded) > self._memory_sessions:
-            self._decoded.popitem(last=False)
 
     @staticmethod
     def telemetry(

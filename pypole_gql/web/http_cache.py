@@ -1,7 +1,7 @@
 """HTTP caching headers shared by both edges: ``ETag``, ``If-None-Match``, ``Cache-Control``
 and ``Vary``.
 
-* An anonymous answer the server keeps (see :mod:`pypole_gql.graphql.response_cache`) is
+* An anonymous answer the server keeps (see :mod:`pypole_gql.cache.responses`) is
   ``Cache-Control: public, max-age=<seconds until its data's fresh-until>`` with a strong
   ``ETag`` (a hash of its bytes); a request whose ``If-None-Match`` names that tag gets
   ``304 Not Modified`` with no body and the same validators.

@@ -26,8 +26,9 @@ import pytest
 from graphql import FragmentDefinitionNode, parse, print_ast
 from starlette.applications import Starlette
 
+from pypole_gql.cache.graphql_keys import ResponseCache
+from pypole_gql.cache.responses import MAX_TTL
 from pypole_gql.graphql.persisted import PersistedQueries
-from pypole_gql.graphql.response_cache import MAX_TTL, ResponseCache
 from tests.auth.support import bearer, gql_register
 from tests.jolpica_support import Counter, at_most
 from tests.plugins.app import running_app

@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 from structlog.testing import capture_logs
 
 from pypole_gql.cache import CacheStats
-from pypole_gql.graphql.response_cache import ResponseCache, ResponseCacheStats
+from pypole_gql.cache.graphql_keys import ResponseCache
+from pypole_gql.cache.responses import ResponseCacheStats
 from tests.jolpica_support import Counter, at_most, error_codes, jolpica_fault
 from tests.plugins.app import running_app
 from tests.plugins.app import test_settings as app_settings
@@ -290,7 +291,7 @@ async def test_a_response_expires_with_its_data(
     async with harness(jolpica_ttl=1, archive_ttl=1) as h:
         started = clock()
         first = await h.post(SCHEDULE, {"year": 2023})
-        (entry,) = h.layer._front.values()
+        (entry,) = h.layer.entries()
         assert entry.fresh_until == started + 1
         with at_most(replay, 0):
             await h.post(SCHEDULE, {"year": 2023})

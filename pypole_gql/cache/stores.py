@@ -1,4 +1,4 @@
-"""The byte stores behind :class:`pypole_gql.cache.Cache`: Redis, or a bounded in-process LRU.
+"""The byte stores behind :class:`~pypole_gql.cache.Cache`: Redis, or a bounded in-process LRU.
 
 A store knows nothing of envelopes, freshness or codecs: it keeps opaque bytes under a
 key until a physical expiry, and offers the short lock the cache uses for single flight
@@ -9,12 +9,13 @@ what a failure costs (nothing, for the request).
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
 from redis.exceptions import RedisError
 
+from pypole_gql.cache.memo import ExpiringLRU
 from pypole_gql.logging import get_logger
 from pypole_gql.redis_link import UNAVAILABLE, Breaker, RedisLink
 
@@ -78,7 +79,7 @@ class CacheStore(Protocol):
 
 
 class MemoryStore:
-    """An in-process LRU bounded both in bytes and in entries.
+    """An in-process LRU bounded both in bytes and in entries (:class:`ExpiringLRU`).
 
     Eviction is least-recently-read first. A value bigger than the whole byte budget is
     not kept at all (it would evict everything else and still not fit).
@@ -93,61 +94,45 @@ class MemoryStore:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if max_bytes <= 0 or max_entries <= 0:
-            raise ValueError("max_bytes and max_entries must be positive")
+        # Values held: (expires_at, data, cost).
+        self._entries: ExpiringLRU[str, tuple[float, bytes, int]] = ExpiringLRU(
+            max_entries=max_entries,
+            max_bytes=max_bytes,
+            expires=itemgetter(0),
+            size=itemgetter(2),
+            clock=clock,
+        )
         self.max_bytes = max_bytes
         self.max_entries = max_entries
-        self.evictions = 0
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
-        self._bytes = 0
+
+    @property
+    def evictions(self) -> int:
+        """Entries pushed out by a bound."""
+        return self._entries.evictions
 
     @property
     def size_bytes(self) -> int:
         """Bytes accounted to the entries held now (keys, values and a fixed overhead)."""
-        return self._bytes
+        return self._entries.size_bytes
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def keys(self) -> list[str]:
-        return list(self._entries)
-
-    @staticmethod
-    def _cost(key: str, data: bytes) -> int:
-        return len(key) + len(data) + _ENTRY_OVERHEAD
-
-    def _drop(self, key: str) -> None:
-        item = self._entries.pop(key, None)
-        if item is not None:
-            self._bytes -= self._cost(key, item[1])
+        return self._entries.keys()
 
     async def read(self, key: str) -> bytes | None:
         item = self._entries.get(key)
-        if item is None:
-            return None
-        expires_at, data = item
-        if self._clock() >= expires_at:
-            self._drop(key)
-            return None
-        self._entries.move_to_end(key)
-        return data
+        return None if item is None else item[1]
 
     async def write(self, key: str, data: bytes, ttl_ms: int) -> None:
-        self._drop(key)
-        cost = self._cost(key, data)
-        if cost > self.max_bytes:
+        cost = len(key) + len(data) + _ENTRY_OVERHEAD
+        if not self._entries.put(key, (self._clock() + ttl_ms / 1000, data, cost)):
             log.warning("cache.value_too_large", key=key, size=len(data), max_bytes=self.max_bytes)
-            return
-        self._entries[key] = (self._clock() + ttl_ms / 1000, data)
-        self._bytes += cost
-        while self._bytes > self.max_bytes or len(self._entries) > self.max_entries:
-            old_key, (_, old_data) = self._entries.popitem(last=False)
-            self._bytes -= self._cost(old_key, old_data)
-            self.evictions += 1
 
     async def delete(self, key: str) -> None:
-        self._drop(key)
+        self._entries.drop(key)
 
     # One process is the whole world of this store: the in-process single flight of the
     # cache already guarantees one loader per key, so the lock is always granted.
@@ -165,7 +150,6 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._entries.clear()
-        self._bytes = 0
 
 
 class RedisStore:
@@ -248,3 +232,28 @@ class RedisStore:
     async def close(self) -> None:
         if self._owned:
             await self.link.close()
+
+
+def open_store(
+    redis_url: str | None,
+    *,
+    redis: RedisLink | None = None,
+    connect_timeout: float = 0.25,
+    socket_timeout: float = 0.5,
+    breaker_cooldown: float = 2.0,
+    memory_max_bytes: int = 128 * 1024 * 1024,
+    memory_max_entries: int = 10_000,
+    clock: Callable[[], float] = time.time,
+) -> CacheStore:
+    """Redis on the app's link ``redis``, else on a link of its own to ``redis_url``, else
+    (no URL) the in-process store with its bounds. Connects to nothing yet."""
+    if redis is not None:
+        return RedisStore(redis)
+    if redis_url:
+        return RedisStore.from_url(
+            redis_url,
+            connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            breaker_cooldown=breaker_cooldown,
+        )
+    return MemoryStore(max_bytes=memory_max_bytes, max_entries=memory_max_entries, clock=clock)

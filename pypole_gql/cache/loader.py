@@ -15,88 +15,44 @@ behaviour is the same on both:
   store's circuit breaker (for Redis, the app's one :class:`~pypole_gql.redis_link.RedisLink`
   breaker) spares the following calls the store's timeout;
 * every value a request gets reports its fresh-until time (and whether it was served
-  stale) to the request's :class:`~pypole_gql.logging.RequestStats`, so a response built
-  from cached data knows how long it stays true (the GraphQL response cache uses it).
+  stale) to the request's :class:`~pypole_gql.cache.freshness.Freshness`, so a response
+  built from cached data knows how long it stays true (the response cache uses it).
 
-Stored bytes are an envelope: an 18-byte header (format, flags, stored-at, fresh-until)
-followed by the payload, zlib-compressed when the caller asked for it.
+The stored bytes are an envelope (:mod:`pypole_gql.cache.envelope`); the stores are in
+:mod:`pypole_gql.cache.stores`, read and written through :mod:`pypole_gql.cache.entries`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import secrets
-import struct
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final, Literal, TypeVar, overload
 
-import orjson
-
-from pypole_gql.cache_store import CacheStore, MemoryStore, RedisStore, StoreError
+from pypole_gql.cache.entries import Entries, StoreGuard
+from pypole_gql.cache.envelope import Envelope, orjson_decode, orjson_encode
+from pypole_gql.cache.freshness import note_read
+from pypole_gql.cache.locks import LoadLock
+from pypole_gql.cache.stores import CacheStore, RedisStore, open_store
 from pypole_gql.errors import UpstreamUnavailable
-from pypole_gql.logging import count_cache, get_logger, note_data_read
-from pypole_gql.redis_link import Breaker, RedisLink
+from pypole_gql.logging import count_cache, get_logger
+from pypole_gql.redis_link import RedisLink
 
-__all__ = [
-    "DEFAULT_STALE_GRACE",
-    "Cache",
-    "CacheStats",
-    "orjson_decode",
-    "orjson_encode",
-]
+__all__ = ["DEFAULT_STALE_GRACE", "Cache", "CacheStats"]
 
 log = get_logger("pypole.cache")
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 #: Same default as ``Settings.stale_grace``; the app passes the setting explicitly.
 DEFAULT_STALE_GRACE: Final = 7 * 24 * 3600
 
-_HEADER: Final = struct.Struct(">BBdd")  # format, flags, stored_at, fresh_until
-_FORMAT: Final = 1
-_FLAG_ZLIB: Final = 0x01
-_ZLIB_LEVEL: Final = 6
-# zlib releases the GIL, so multi-megabyte FastF1 payloads are (de)compressed in a worker
-# thread instead of stalling every other request on the event loop.
-_THREAD_THRESHOLD: Final = 256 * 1024
 # Waiters for another process's load poll with a growing delay within these bounds.
 _POLL_MIN: Final = 0.02
 _POLL_MAX: Final = 0.2
-# A store that answers with errors (OOM on write) logs at most one cache.store_error line per
-# interval (with a count of the lines it stands for), not one per request. A store that is
-# away is reported by its breaker (redis.degraded, redis.recovered).
-_USER: Final = "cache"
-_STORE_ERROR_LOG_INTERVAL: Final = 10.0
-
-
-# Dataclasses and dates would be written happily by orjson but read back as dicts and
-# strings: a hit would then return another type than the miss the loader answered. The
-# default codec refuses them, so a missing domain codec fails on the first call instead.
-_STRICT_JSON: Final = (
-    orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
-
-
-def orjson_encode(value: Any) -> bytes:
-    """Default encoder, for JSON-shaped values (dict, list, str, int, float, bool, None).
-
-    Raises TypeError for dataclasses and dates: pass an ``encode``/``decode`` pair for
-    those. Tuples are accepted and come back as lists, enums and UUIDs as their values.
-    """
-    return orjson.dumps(value, option=_STRICT_JSON)
-
-
-def orjson_decode(data: bytes) -> Any:
-    """Default decoder, the inverse of :func:`orjson_encode`."""
-    return orjson.loads(data)
 
 
 @dataclass
@@ -119,40 +75,12 @@ _MISSING: Final = _Missing.MISSING
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
-    stored_at: float
-    fresh_until: float
-    compressed: bool
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class _Loaded:
     """What a load in flight gives every waiter: the payload and how fresh it is."""
 
     payload: bytes
     fresh_until: float
     stale: bool = False
-
-
-def _pack(body: bytes, *, stored_at: float, fresh_until: float, compressed: bool) -> bytes:
-    flags = _FLAG_ZLIB if compressed else 0
-    return _HEADER.pack(_FORMAT, flags, stored_at, fresh_until) + body
-
-
-def _unpack(data: bytes) -> _Entry | None:
-    if len(data) < _HEADER.size:
-        return None
-    fmt, flags, stored_at, fresh_until = _HEADER.unpack_from(data)
-    if fmt != _FORMAT:
-        return None
-    return _Entry(stored_at, fresh_until, bool(flags & _FLAG_ZLIB), data[_HEADER.size :])
-
-
-async def _maybe_in_thread(func: Callable[[bytes], bytes], data: bytes) -> bytes:
-    if len(data) >= _THREAD_THRESHOLD:
-        return await asyncio.to_thread(func, data)
-    return func(data)
 
 
 def _check_name(what: str, value: str) -> None:
@@ -211,20 +139,13 @@ class Cache:
         self._stale_grace = stale_grace
         self._stale_on = stale_on
         self._lock_ttl = lock_ttl
-        self._lock_ttl_ms = max(1, int(lock_ttl * 1000))
         self._lock_wait = lock_wait
         self._clock = clock
         self._flights: dict[str, asyncio.Task[_Loaded]] = {}
-        # The store's own breaker (a Redis store's is the app's RedisLink one, shared with
-        # the rate limiter and the budget); the in-process store never trips its own.
-        breaker = getattr(store, "breaker", None)
-        self._breaker: Breaker = (
-            breaker
-            if isinstance(breaker, Breaker)
-            else Breaker(cooldown=breaker_cooldown, max_cooldown=breaker_cooldown)
-        )
-        self._next_error_log_at = 0.0
-        self._suppressed_errors = 0
+        # Store calls go through the store's own breaker (a Redis store's is the app's
+        # RedisLink one, shared with the rate limiter and the budget).
+        self._guard = StoreGuard(store, breaker_cooldown=breaker_cooldown, failed=self._failed)
+        self._entries = Entries(store, self._guard, clock)
 
     @classmethod
     async def create(
@@ -253,20 +174,16 @@ class Cache:
         the app's link to use (then ``redis_url`` only says Redis is configured, and the
         timeouts and cool-down are the link's); without it the cache opens a link of its own.
         """
-        store: CacheStore
-        if redis is not None:
-            store = RedisStore(redis)
-        elif redis_url:
-            store = RedisStore.from_url(
-                redis_url,
-                connect_timeout=connect_timeout,
-                socket_timeout=socket_timeout,
-                breaker_cooldown=breaker_cooldown,
-            )
-        else:
-            store = MemoryStore(
-                max_bytes=memory_max_bytes, max_entries=memory_max_entries, clock=clock
-            )
+        store = open_store(
+            redis_url,
+            redis=redis,
+            connect_timeout=connect_timeout,
+            socket_timeout=socket_timeout,
+            breaker_cooldown=breaker_cooldown,
+            memory_max_bytes=memory_max_bytes,
+            memory_max_entries=memory_max_entries,
+            clock=clock,
+        )
         cache = cls(
             store,
             namespace=namespace,
@@ -335,7 +252,7 @@ class Cache:
         # load the other waiters are counting on.
         loaded = await asyncio.shield(flight)
         # Noted here, in the caller's context: the flight task carries the first caller's.
-        note_data_read(loaded.fresh_until, stale=loaded.stale)
+        note_read(loaded.fresh_until, stale=loaded.stale)
         return decode(loaded.payload)
 
     @overload
@@ -354,7 +271,7 @@ class Cache:
         if value is _MISSING:
             self._count(hit=False)
             # A request that depends on an absent value has nothing to expire with.
-            note_data_read(self._clock(), stale=False)
+            note_read(self._clock(), stale=False)
             return None
         self._count(hit=True)
         return value
@@ -366,10 +283,10 @@ class Cache:
         not counted as a hit or a miss and not reported as a data read of the request.
         """
         full = self._full_key(key)
-        entry = await self._read(full, key)
+        entry = await self._entries.read(full, key)
         if entry is None or self._clock() >= entry.fresh_until:
             return None
-        payload = await self._payload(entry, key)
+        payload = await self._entries.payload(entry, key)
         return None if payload is None else (payload, entry.fresh_until)
 
     async def put(self, key: str, payload: bytes, *, ttl: float) -> None:
@@ -386,7 +303,7 @@ class Cache:
     async def invalidate(self, key: str) -> None:
         """Drop ``key`` (fresh and stale). A load already in flight may still store it."""
         full = self._full_key(key)
-        await self._guard("delete", key, partial(self._store.delete, full), None)
+        await self._entries.delete(full, key)
 
     async def ping(self) -> bool:
         """Readiness: False when Redis is configured and does not answer."""
@@ -414,31 +331,13 @@ class Cache:
             self.stats.misses += 1
         count_cache(hit)
 
-    async def _read(self, full: str, key: str) -> _Entry | None:
-        data = await self._guard("read", key, partial(self._store.read, full), None)
-        if data is None:
-            return None
-        entry = _unpack(data)
-        if entry is None:
-            log.warning("cache.corrupt_entry", key=key, size=len(data))
-        return entry
-
-    async def _payload(self, entry: _Entry, key: str) -> bytes | None:
-        if not entry.compressed:
-            return entry.body
-        try:
-            return await _maybe_in_thread(zlib.decompress, entry.body)
-        except zlib.error:
-            log.warning("cache.corrupt_entry", key=key, size=len(entry.body))
-            return None
-
     async def _read_fresh(
         self, full: str, key: str, decode: Callable[[bytes], T]
     ) -> T | Literal[_Missing.MISSING]:
-        entry = await self._read(full, key)
+        entry = await self._entries.read(full, key)
         if entry is None or self._clock() >= entry.fresh_until:
             return _MISSING
-        payload = await self._payload(entry, key)
+        payload = await self._entries.payload(entry, key)
         if payload is None:
             return _MISSING
         try:
@@ -447,9 +346,9 @@ class Cache:
             # Bytes this decoder cannot read (an encoding changed without a version bump):
             # drop them so the load that follows replaces them instead of finding them again.
             log.warning("cache.decode_error", key=key, error=repr(exc))
-            await self._guard("delete", key, partial(self._store.delete, full), None)
+            await self._entries.delete(full, key)
             return _MISSING
-        note_data_read(entry.fresh_until)
+        note_read(entry.fresh_until)
         return value
 
     # -- loading ---------------------------------------------------------------------
@@ -472,22 +371,20 @@ class Cache:
         compress: bool,
     ) -> _Loaded:
         """Wait for our turn across processes, then load, store and return the payload."""
-        lock = self._lock_prefix + key
-        token = secrets.token_urlsafe(16)
+        lock = LoadLock(
+            self._store, self._guard, lock=self._lock_prefix + key, key=key, ttl=self._lock_ttl
+        )
         deadline = time.monotonic() + self._lock_wait
         delay = _POLL_MIN
         while True:
             # Lock first, then read: the holder writes the value before it releases the
             # lock, so whoever sees the lock free also sees the value it left.
-            locked = await self._guard(
-                "lock", key, partial(self._store.try_lock, lock, token, self._lock_ttl_ms), True
-            )
-            entry = await self._read(full, key)
+            locked = await lock.take()
+            entry = await self._entries.read(full, key)
             if entry is not None and self._clock() < entry.fresh_until:
-                payload = await self._payload(entry, key)
+                payload = await self._entries.payload(entry, key)
                 if payload is not None:
-                    if locked:
-                        await self._unlock(lock, key, token)
+                    await lock.release()
                     return _Loaded(payload, entry.fresh_until)
             if locked:
                 break
@@ -496,22 +393,17 @@ class Cache:
                 break
             await asyncio.sleep(delay)
             delay = min(delay * 2, _POLL_MAX)
-        keeper = None
-        if locked and self._store.distributed:
-            keeper = asyncio.create_task(self._keep_lock(lock, key, token))
+        lock.keep()
         try:
             return await self._load(full, key, entry, loader, ttl, encode, compress)
         finally:
-            if keeper is not None:
-                keeper.cancel()
-            if locked:
-                await self._unlock(lock, key, token)
+            await lock.release()
 
     async def _load(
         self,
         full: str,
         key: str,
-        held: _Entry | None,
+        held: Envelope | None,
         loader: Callable[[], Awaitable[T]],
         ttl: int,
         encode: Callable[[T], bytes],
@@ -531,7 +423,7 @@ class Cache:
         fresh_until = await self._write(full, key, payload, ttl=ttl, compress=compress)
         return _Loaded(payload, fresh_until)
 
-    async def _stale_payload(self, key: str, held: _Entry | None, exc: Exception) -> bytes | None:
+    async def _stale_payload(self, key: str, held: Envelope | None, exc: Exception) -> bytes | None:
         if held is None or not isinstance(exc, self._stale_on):
             return None
         now = self._clock()
@@ -539,7 +431,7 @@ class Cache:
         # runs ahead of the writer's must not serve it past the grace either.
         if now >= held.fresh_until + self._stale_grace:
             return None
-        payload = await self._payload(held, key)
+        payload = await self._entries.payload(held, key)
         if payload is None:
             return None
         self.stats.stale_served += 1
@@ -553,75 +445,11 @@ class Cache:
         return payload
 
     async def _write(
-        self,
-        full: str,
-        key: str,
-        payload: bytes,
-        *,
-        ttl: float,
-        compress: bool,
-        grace: bool = True,
+        self, full: str, key: str, payload: bytes, *, ttl: float, compress: bool, grace: bool = True
     ) -> float:
         """Store ``payload``; returns its fresh-until time."""
         keep = ttl + self._stale_grace if grace else ttl
-        if keep <= 0:
-            return self._clock() + ttl
-        body = payload
-        if compress:
-            body = await _maybe_in_thread(partial(zlib.compress, level=_ZLIB_LEVEL), payload)
-        now = self._clock()
-        data = _pack(body, stored_at=now, fresh_until=now + ttl, compressed=compress)
-        keep_ms = max(1, int(keep * 1000))
-        await self._guard("write", key, partial(self._store.write, full, data, keep_ms), None)
-        return now + ttl
+        return await self._entries.write(full, key, payload, ttl=ttl, keep=keep, compress=compress)
 
-    async def _keep_lock(self, lock: str, key: str, token: str) -> None:
-        while True:
-            await asyncio.sleep(self._lock_ttl / 3)
-            held = await self._guard(
-                "lock_refresh",
-                key,
-                partial(self._store.refresh_lock, lock, token, self._lock_ttl_ms),
-                True,
-            )
-            if not held:
-                # Someone else may load too now; that costs an upstream call, not correctness.
-                log.warning("cache.lock_lost", key=key)
-                return
-
-    async def _unlock(self, lock: str, key: str, token: str) -> None:
-        await self._guard("unlock", key, partial(self._store.unlock, lock, token), None)
-
-    # -- store failures --------------------------------------------------------------
-
-    async def _guard(self, op: str, key: str, call: Callable[[], Awaitable[R]], fallback: R) -> R:
-        """Run a store call; on failure (or while the breaker is open) answer ``fallback``."""
-        if not self._breaker.allow():
-            return fallback
-        try:
-            result = await call()
-        except StoreError as exc:
-            self._store_failed(op, key, exc)
-            return fallback
-        self._breaker.succeeded(user=_USER)
-        return result
-
-    def _store_failed(self, op: str, key: str, exc: StoreError) -> None:
+    def _failed(self) -> None:
         self.stats.store_errors += 1
-        if exc.unavailable:
-            # The store is away: the breaker says so once (redis.degraded) for every user.
-            self._breaker.failed(exc.__cause__ or exc, user=_USER)
-            return
-        now = time.monotonic()
-        if now < self._next_error_log_at:
-            self._suppressed_errors += 1
-            return
-        log.warning(
-            "cache.store_error",
-            op=op,
-            key=key,
-            error=str(exc),
-            suppressed=self._suppressed_errors,
-        )
-        self._suppressed_errors = 0
-        self._next_error_log_at = now + _STORE_ERROR_LOG_INTERVAL
