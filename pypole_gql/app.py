@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -27,15 +28,25 @@ from pypole_gql.web.errors import EXCEPTION_HANDLERS
 log = get_logger("pypole.app")
 
 
-def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> Starlette:
-    """Build the app. Resources (database, cache, clients) open in the lifespan, not here."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    configure_logs: bool = True,
+    clock: Callable[[], float] | None = None,
+) -> Starlette:
+    """Build the app. Resources (database, cache, clients) open in the lifespan, not here.
+
+    ``clock``: wall-clock seconds for everything that keeps time (cache freshness, the
+    response caches, the services' "now", the Redis breaker's cool-down); ``None`` (in
+    production) is :func:`time.time`. Tests give a fake one to move time without waiting.
+    """
     settings = settings or Settings()
     if configure_logs:
         configure_logging(json=settings.json_logs, level=settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with build_resources(settings) as resources:
+        async with build_resources(settings, clock=clock) as resources:
             app.state.resources = resources
             log.info("app.started", env=settings.env.value)
             yield
@@ -61,8 +72,12 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     # the rate limiter and the access log, in front of the router.
     response_cache = rest_response_cache = None
     if settings.response_cache:
-        response_cache = ResponseCache(schema, introspection=settings.introspection_enabled)
-        rest_response_cache = RestResponseCache()
+        # On the cache's clock: fresh-until times come from it.
+        now = clock or time.time
+        response_cache = ResponseCache(
+            schema, introspection=settings.introspection_enabled, clock=now
+        )
+        rest_response_cache = RestResponseCache(clock=now)
         app.add_middleware(rest_response_cache.wrap)
         app.add_middleware(response_cache.wrap)
     app.state.response_cache = response_cache

@@ -139,7 +139,10 @@ class RedisLink:
         cooldown: float = DEFAULT_COOLDOWN,
         max_cooldown: float = DEFAULT_MAX_COOLDOWN,
         client_name: str = "pypole",
+        clock: Callable[[], float] | None = None,
     ) -> RedisLink:
+        """``clock``: seconds for the breaker's cool-down (only differences count);
+        ``None`` is :func:`time.monotonic`."""
         pool: BlockingConnectionPool = BlockingConnectionPool.from_url(
             url.removeprefix("async+"),
             max_connections=max_connections,
@@ -150,7 +153,10 @@ class RedisLink:
             retry_on_timeout=False,
             client_name=client_name,
         )
-        return cls(pool, Breaker(cooldown=cooldown, max_cooldown=max_cooldown))
+        breaker = Breaker(
+            cooldown=cooldown, max_cooldown=max_cooldown, clock=clock or time.monotonic
+        )
+        return cls(pool, breaker)
 
     async def ping(self) -> bool:
         """Readiness: whether Redis answers now. Bypasses the breaker, and closes it when Redis

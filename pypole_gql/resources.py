@@ -7,9 +7,11 @@ No module keeps a connection of its own; request handlers reach these through
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pypole_gql.archive import open_archive
@@ -76,8 +78,26 @@ class Resources:
 
 
 @asynccontextmanager
-async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Open every resource for the app's lifetime; close them in reverse order."""
+async def build_resources(
+    settings: Settings, *, clock: Callable[[], float] | None = None
+) -> AsyncIterator[Resources]:
+    """Open every resource for the app's lifetime; close them in reverse order.
+
+    ``clock``: wall-clock seconds, given to every component that keeps time (the cache's
+    fresh-until times, the session service and its loads, the archive, the services' "now"
+    and, when given, the Redis breaker's cool-down); ``None`` is :func:`time.time` (and
+    :func:`time.monotonic` for the breaker). Redis's own key expiry stays real time: it is
+    only the outer bound (fresh time plus the stale grace) of what the clock decides.
+    """
+    now = clock or time.time
+
+    def utc_now() -> datetime:
+        return datetime.fromtimestamp(now(), UTC)
+
+    # The services' "now" (seasons, race starts, prediction windows): the given clock, else
+    # PYPOLE_NOW's fixed moment, else the wall clock.
+    service_now = utc_now if clock is not None else service_clock(settings)
+
     async with AsyncExitStack() as stack:
         db = Database(settings.database_url)
         stack.push_async_callback(db.close)
@@ -86,7 +106,7 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         # pool, one breaker (redis.degraded / redis.recovered); closed after all of them.
         redis: RedisLink | None = None
         if settings.redis_url:
-            redis = RedisLink.from_url(settings.redis_url)
+            redis = RedisLink.from_url(settings.redis_url, clock=clock)
             stack.push_async_callback(redis.close)
         limiter = RateLimiter.from_settings(settings, redis=redis)
         stack.push_async_callback(limiter.close)
@@ -96,6 +116,7 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
             namespace=namespace,
             stale_grace=settings.stale_grace,
             redis=redis,
+            clock=now,
         )
         stack.push_async_callback(cache.close)
         http = await stack.enter_async_context(
@@ -109,7 +130,7 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         stack.push_async_callback(budget.close)
         jolpica = JolpicaClient(http, settings.jolpica_url, budget)
-        f1 = F1Service.from_settings(settings, jolpica, cache)
+        f1 = F1Service.from_settings(settings, jolpica, cache, clock=service_now)
         # Workers start on the first load, not here: a server that never loads a session
         # never pays for them.
         fastf1 = FastF1Client(
@@ -117,16 +138,16 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
             max_workers=settings.fastf1_workers,
             load_timeout=settings.fastf1_load_timeout,
         )
-        archive = open_archive(settings, db)
+        archive = open_archive(settings, db, clock=now)
         stack.push_async_callback(archive.close)
-        sessions = SessionService.from_settings(settings, fastf1, cache, f1, archive, redis)
+        sessions = SessionService.from_settings(
+            settings, fastf1, cache, f1, archive, redis, clock=now
+        )
         stack.push_async_callback(sessions.aclose)
         # The frontend's pages: stateless over the two data services (and the database
         # for predictions); nothing of their own to open or close.
         profiles = ProfileService(f1)
-        # One clock for every service that asks what date it is (PYPOLE_NOW fixes it).
-        clock = service_clock(settings)
-        predictions = PredictionService(db, f1, clock=clock)
+        predictions = PredictionService(db, f1, clock=service_now)
         resources = Resources(
             settings=settings,
             db=db,
@@ -141,9 +162,9 @@ async def build_resources(settings: Settings) -> AsyncIterator[Resources]:
             profiles=profiles,
             comparison=ComparisonService(f1, sessions),
             strategy=StrategyService(sessions, f1),
-            race_weekend=RaceWeekendService(f1, sessions, clock=clock),
+            race_weekend=RaceWeekendService(f1, sessions, clock=service_now),
             predictions=predictions,
-            widgets=WidgetService(f1, sessions, profiles, predictions, clock=clock),
+            widgets=WidgetService(f1, sessions, profiles, predictions, clock=service_now),
         )
         log.info("app.resources_ready", database=db.engine.url.render_as_string(hide_password=True))
         yield resources

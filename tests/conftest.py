@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.plugins.replay",
     "tests.plugins.app",
     "tests.plugins.fastf1",
+    "tests.plugins.clock",
 ]

@@ -30,6 +30,8 @@ from structlog.testing import capture_logs
 from pypole_gql.cache import Cache, MemoryStore, RedisStore
 from pypole_gql.errors import NotFound, UpstreamUnavailable
 from pypole_gql.logging import RequestStats, request_stats_var
+from pypole_gql.redis_link import RedisLink
+from tests.plugins.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_ENV = "PYPOLE_TEST_REDIS_URL"
@@ -46,17 +48,6 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class Loader:
     """A loader that counts its calls, optionally slow or failing."""
 
@@ -67,9 +58,11 @@ class Loader:
         self.delay = delay
         self.error = error
         self.calls = 0
+        self.started = asyncio.Event()  # set by the first call
 
     async def __call__(self) -> Any:
         self.calls += 1
+        self.started.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.error is not None:
@@ -104,11 +97,6 @@ def cache_redis_url() -> str:
 @pytest.fixture
 def namespace() -> str:
     return f"pypoletest-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -413,18 +401,28 @@ async def test_errors_are_not_cached(cache: Cache) -> None:
 
 
 async def test_cancelled_caller_does_not_cancel_the_load(cache: Cache) -> None:
-    loader = Loader("v", delay=0.2)
+    started, release = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def loader() -> str:
+        nonlocal calls
+        calls += 1
+        started.set()
+        await release.wait()
+        return "v"
+
     first = asyncio.create_task(cache.get_or_load("k", loader, ttl=60))
-    await asyncio.sleep(0.05)
+    await started.wait()
     second = asyncio.create_task(cache.get_or_load("k", loader, ttl=60))
-    await asyncio.sleep(0.01)
-
     first.cancel()
-
-    assert await second == "v"
-    assert loader.calls == 1
     with pytest.raises(asyncio.CancelledError):
         await first
+    # The load outlives its first caller: the second one (whether it joined before the
+    # cancel or after) gets its value, and nobody loaded twice.
+    release.set()
+
+    assert await second == "v"
+    assert calls == 1
 
 
 # -- stale on error ---------------------------------------------------------------------
@@ -642,19 +640,28 @@ async def test_processes_sharing_redis_make_one_loader_call(
 async def test_waits_for_a_dead_lock_holder_then_loads(
     cache_redis_url: str, raw_redis: aioredis.Redis, namespace: str
 ) -> None:
-    # A holder that died: its lock is never released and only expires.
-    await raw_redis.set(f"{namespace}-lock:v1:k", "dead-token", px=500)
-    cache = await Cache.create(cache_redis_url, namespace=namespace)
-    loader = Loader("v")
+    # A holder that died: its lock is never released and only expires (Redis's own expiry,
+    # real time: 0.3 s).
+    lock = f"{namespace}-lock:v1:k"
+    await raw_redis.set(lock, "dead-token", px=300)
+    cache = await Cache.create(cache_redis_url, namespace=namespace, lock_wait=30)
+    held_at_load: list[object] = []
+
+    async def loader() -> str:
+        held_at_load.append(await raw_redis.get(lock))
+        return "v"
+
     try:
-        started = time.monotonic()
-        assert await cache.get_or_load("k", loader, ttl=60) == "v"
-        elapsed = time.monotonic() - started
+        with capture_logs() as logs:
+            assert await cache.get_or_load("k", loader, ttl=60) == "v"
     finally:
         await cache.close()
 
-    assert loader.calls == 1
-    assert 0.35 <= elapsed < 3
+    # Loaded once, after the dead holder's lock was gone (the lock then held is the
+    # cache's own), and because it was gone: not because the wait bound ran out.
+    assert len(held_at_load) == 1
+    assert held_at_load[0] not in (None, b"dead-token")
+    assert not events(logs, "cache.lock_wait_exceeded")
 
 
 async def test_loads_itself_after_the_lock_wait_bound(
@@ -664,14 +671,13 @@ async def test_loads_itself_after_the_lock_wait_bound(
     cache = await Cache.create(cache_redis_url, namespace=namespace, lock_wait=0.3)
     try:
         with capture_logs() as logs:
-            started = time.monotonic()
             assert await cache.get_or_load("k", Loader("v"), ttl=60) == "v"
-            elapsed = time.monotonic() - started
     finally:
         await cache.close()
 
-    assert 0.3 <= elapsed < 2
-    assert events(logs, "cache.lock_wait_exceeded")
+    # Loaded because the wait bound ran out (the stuck lock lives a minute longer).
+    (exceeded,) = events(logs, "cache.lock_wait_exceeded")
+    assert exceeded["waited"] == 0.3
     # Not ours: left for its holder (or its expiry).
     assert await raw_redis.get(f"{namespace}-lock:v1:k") == b"stuck-token"
 
@@ -684,7 +690,7 @@ async def test_lock_is_kept_alive_during_a_long_load(
     loader = Loader("v", delay=1.2)
     try:
         first = asyncio.create_task(a.get_or_load("k", loader, ttl=60))
-        await asyncio.sleep(0.1)
+        await loader.started.wait()  # a holds the lock and is loading
         second = await b.get_or_load("k", loader, ttl=60)
         assert await first == second == "v"
     finally:
@@ -785,9 +791,11 @@ def own_redis() -> Iterator[OwnRedis]:
 
 
 async def test_redis_killed_mid_run_falls_back_to_the_loader_and_recovers(
-    own_redis: OwnRedis, namespace: str
+    own_redis: OwnRedis, namespace: str, clock: FakeClock
 ) -> None:
-    cache = await Cache.create(own_redis.url, namespace=namespace, breaker_cooldown=0.1)
+    # The breaker's cool-down (1 s, doubling) runs on the fake clock: moved, not waited for.
+    link = RedisLink.from_url(own_redis.url, clock=clock)
+    cache = await Cache.create(own_redis.url, namespace=namespace, redis=link)
     loader = Loader({"standings": []})
     try:
         with capture_logs() as logs:
@@ -798,23 +806,24 @@ async def test_redis_killed_mid_run_falls_back_to_the_loader_and_recovers(
             own_redis.kill()
             for _ in range(20):
                 assert await cache.get_or_load("k", loader, ttl=60) == {"standings": []}
-                await asyncio.sleep(0.02)
+                clock.advance(0.25)  # 5 s in all: probes at 1, 3 (after 1 + 2) s
             assert loader.calls == 21
             assert not await cache.ping()
             down_errors = cache.stats.store_errors
 
             own_redis.start()
-            await asyncio.sleep(0.15)  # past the breaker's cooldown
+            clock.advance(link.breaker.retry_in)  # to the next probe
             await cache.get_or_load("k", loader, ttl=60)  # empty Redis: one more load
             await cache.get_or_load("k", loader, ttl=60)
             hits_after = cache.stats.hits
     finally:
         await cache.close()
+        await link.close()
 
     assert loader.calls == 22
     assert hits_after == 2
     assert cache.stats.store_errors == down_errors
-    assert down_errors >= 2  # the breaker probed more than once
+    assert down_errors == 3  # the first failure, then the probes at 1 s and at 3 s
     # One line for the whole outage, not one per failed call.
     assert len(events(logs, "redis.degraded")) == 1
     assert len(events(logs, "redis.recovered")) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -14,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+from structlog.testing import capture_logs
 
 from pypole_gql.app import create_app
+from pypole_gql.db import engine
 from pypole_gql.resources import READINESS_TIMEOUT
-from tests.plugins.app import ClientFactory
+from tests.plugins.app import ClientFactory, app_client, resources_of
 from tests.plugins.app import test_settings as settings_for
 
 
@@ -46,10 +48,17 @@ def silent_port() -> Iterator[int]:
 async def unmigrated_client(tmp_path: Path, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The real app and lifespan without migrating first: the database may not be reachable."""
     app = create_app(settings_for(tmp_path, **overrides), configure_logs=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+    async with app.router.lifespan_context(app), app_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+def short_ping(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The database ping's own deadline, shortened (it is 2.5 s) but still well inside the
+    readiness timeout: a hung database is reported by the ping giving up, not by the outer
+    bound."""
+    monkeypatch.setattr(engine, "PING_TIMEOUT", 0.3)
+    return 0.3
 
 
 async def timed_get(client: httpx.AsyncClient, path: str) -> tuple[httpx.Response, float]:
@@ -128,14 +137,21 @@ async def test_ready_fails_when_redis_port_is_closed(make_client: ClientFactory)
     assert elapsed < READINESS_TIMEOUT
 
 
-async def test_ready_does_not_hang_on_a_silent_database(tmp_path: Path, silent_port: int) -> None:
+async def test_ready_does_not_hang_on_a_silent_database(
+    tmp_path: Path, silent_port: int, short_ping: float
+) -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{silent_port}/pypole"
     async with unmigrated_client(tmp_path, database_url=url) as client:
-        response, elapsed = await timed_get(client, "/health/ready")
+        with capture_logs() as logs:
+            response, elapsed = await timed_get(client, "/health/ready")
 
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "failing"}
-    assert READINESS_TIMEOUT - 0.5 < elapsed < READINESS_TIMEOUT + 1.5
+    # The ping gave up on its own deadline (a hung server, not a refused connection) ...
+    failed = [e for e in logs if e["event"] == "db.ping_failed"]
+    assert [e["error"] for e in failed] == ["TimeoutError"]
+    # ... and the answer did not wait for the query's cancellation either.
+    assert elapsed < READINESS_TIMEOUT
 
 
 async def test_ready_does_not_hang_on_a_silent_redis(
@@ -149,16 +165,35 @@ async def test_ready_does_not_hang_on_a_silent_redis(
     assert elapsed < READINESS_TIMEOUT + 1.5
 
 
-async def test_checks_run_concurrently(tmp_path: Path, silent_port: int) -> None:
-    """A hung database and a hung Redis cost one timeout, not two."""
+async def test_checks_run_concurrently(
+    tmp_path: Path, silent_port: int, short_ping: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hung database and a hung Redis cost one timeout, not two: both checks are under way
+    before either has answered."""
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{silent_port}/pypole"
     redis = f"redis://127.0.0.1:{silent_port}/0"
     async with unmigrated_client(tmp_path, database_url=url, redis_url=redis) as client:
-        response, elapsed = await timed_get(client, "/health/ready")
+        resources = resources_of(client)
+        steps: list[str] = []
+
+        def traced(name: str, ping: Callable[[], Awaitable[bool]]) -> Callable[[], Any]:
+            async def spy() -> bool:
+                steps.append(f"{name} asked")
+                try:
+                    return await ping()
+                finally:
+                    steps.append(f"{name} answered")
+
+            return spy
+
+        monkeypatch.setattr(resources.db, "ping", traced("database", resources.db.ping))
+        monkeypatch.setattr(resources.cache, "ping", traced("redis", resources.cache.ping))
+        response = await client.get("/health/ready")
 
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "failing", "redis": "failing"}
-    assert elapsed < 2 * READINESS_TIMEOUT - 0.5
+    assert sorted(steps[:2]) == ["database asked", "redis asked"], steps
+    assert sorted(steps[2:]) == ["database answered", "redis answered"], steps
 
 
 async def test_ready_recovers_without_a_restart(tmp_path: Path) -> None:

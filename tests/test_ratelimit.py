@@ -7,7 +7,6 @@ real app through ``make_client``.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import socket
@@ -33,6 +32,8 @@ from pypole_gql.graphql.auth_limit import AuthRateLimit
 from pypole_gql.graphql.errors import AppErrors
 from pypole_gql.middleware import RequestContextMiddleware, client_ip
 from pypole_gql.ratelimit import RateLimiter, RateLimitMiddleware
+from pypole_gql.redis_link import RedisLink
+from tests.plugins.clock import FakeClock
 
 LimiterFactory = Callable[..., RateLimiter]
 LOGIN = 'mutation { login(email: "a@b.c") }'
@@ -291,17 +292,27 @@ async def test_redis_down_limit_still_holds_per_process(
 
 
 async def test_redis_is_used_again_after_the_back_off(
-    make_limiter: LimiterFactory, own_redis: SimpleNamespace
+    make_limiter: LimiterFactory, own_redis: SimpleNamespace, clock: FakeClock
 ) -> None:
-    limiter = make_limiter(rate_limit="100/minute", redis_url=own_redis.url, retry_backoff=0.2)
-    async with client_for(small_app(limiter)) as client:
-        own_redis.stop()
-        assert (await client.get("/api/v1/ping")).status_code == 200
-        assert not limiter.shared
-        own_redis.start()
-        await asyncio.sleep(0.3)
-        with capture_logs() as logs:
+    # The limiter's link as it would build it, with its back-off on the fake clock.
+    link = RedisLink.from_url(
+        own_redis.url, connect_timeout=0.25, socket_timeout=0.25, cooldown=1.0, clock=clock
+    )
+    limiter = make_limiter(rate_limit="100/minute", redis=link)
+    try:
+        async with client_for(small_app(limiter)) as client:
+            own_redis.stop()
             assert (await client.get("/api/v1/ping")).status_code == 200
+            assert not limiter.shared
+            own_redis.start()
+            clock.advance(0.5)  # within the back-off: still counted in process
+            assert (await client.get("/api/v1/ping")).status_code == 200
+            assert not limiter.shared
+            clock.advance(0.5)  # the back-off is over: the next request probes Redis
+            with capture_logs() as logs:
+                assert (await client.get("/api/v1/ping")).status_code == 200
+    finally:
+        await link.close()
 
     assert limiter.shared
     events = [e["event"] for e in logs if e["event"].startswith("redis.")]

@@ -7,8 +7,6 @@ cache does (tests/graphql/test_response_cache.py).
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +25,7 @@ from pypole_gql.cache.rest_keys import RestResponseCache
 from tests.jolpica_support import Counter, at_most, jolpica_fault
 from tests.plugins.app import running_app
 from tests.plugins.app import test_settings as app_settings
+from tests.plugins.clock import FakeClock
 
 API = "/api/v1/jolpica"
 
@@ -56,7 +55,7 @@ class Harness:
 
 
 @pytest.fixture
-def harness(tmp_path: Path, replay: Any) -> Any:
+def harness(tmp_path: Path, replay: Any, clock: FakeClock) -> Any:
     @asynccontextmanager
     async def factory(**overrides: Any) -> AsyncIterator[Harness]:
         values: dict[str, Any] = {
@@ -65,7 +64,7 @@ def harness(tmp_path: Path, replay: Any) -> Any:
             "redis_namespace": f"pypole-test-{uuid.uuid4().hex[:10]}",
         }
         values.update(overrides)
-        async with running_app(app_settings(tmp_path, **values)) as app:
+        async with running_app(app_settings(tmp_path, **values), clock=clock) as app:
             transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://testserver"
@@ -173,15 +172,17 @@ async def test_signed_in_requests_pass_through(harness: Any) -> None:
     assert (h.responses.hits, h.responses.bypasses) == (0, 1)
 
 
-async def test_a_response_expires_with_its_data(harness: Any, replay: Any) -> None:
+async def test_a_response_expires_with_its_data(
+    harness: Any, replay: Any, clock: FakeClock
+) -> None:
     async with harness(jolpica_ttl=1, archive_ttl=1) as h:
-        started = time.time()
+        started = clock()
         first = await h.client.get(f"{API}/schedule/2023")
         (entry,) = h.layer.entries()
-        assert entry.fresh_until <= started + 1.5
+        assert entry.fresh_until == started + 1
         with at_most(replay, 0):
             await h.client.get(f"{API}/schedule/2023")
-        await asyncio.sleep(max(0.0, entry.fresh_until - time.time()) + 0.05)
+        clock.advance(1.05)
         expired = Counter(replay)
         third = await h.client.get(f"{API}/schedule/2023")
         assert len(expired) > 0  # the data expired too: asked again

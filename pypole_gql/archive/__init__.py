@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from pypole_gql.archive.service import (
@@ -22,6 +23,8 @@ from pypole_gql.archive.stores import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pypole_gql.config import Settings
     from pypole_gql.db.engine import Database
 
@@ -42,6 +45,10 @@ __all__ = [
 ]
 
 
-def open_archive(settings: Settings, db: Database) -> SessionArchive:
-    """The archive ``PYPOLE_ARCHIVE_URL`` names (the application database when it is empty)."""
-    return SessionArchive(open_store(settings.archive_url, db))
+def open_archive(
+    settings: Settings, db: Database, *, clock: Callable[[], float] = time.time
+) -> SessionArchive:
+    """The archive ``PYPOLE_ARCHIVE_URL`` names (the application database when it is empty).
+
+    ``clock``: wall-clock seconds, for whether a session is old enough to archive."""
+    return SessionArchive(open_store(settings.archive_url, db), clock=clock)

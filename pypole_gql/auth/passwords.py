@@ -58,13 +58,21 @@ class Passwords:
         time_cost: int = MIN_TIME_COST,
         parallelism: int = MIN_PARALLELISM,
         max_concurrency: int | None = None,
+        hasher: PasswordHasher | None = None,
     ) -> None:
+        """``hasher``: an argon2 hasher to use instead of one built from the three
+        parameters (e.g. one that records its calls); it must meet the same minimum."""
+        if hasher is not None:
+            memory_kib, time_cost = hasher.memory_cost, hasher.time_cost
+            parallelism = hasher.parallelism
         if memory_kib < MIN_MEMORY_KIB or time_cost < MIN_TIME_COST or parallelism < 1:
             raise ValueError(
                 "argon2id parameters below OWASP's minimum "
                 f"(m={MIN_MEMORY_KIB} KiB, t={MIN_TIME_COST}, p={MIN_PARALLELISM})"
             )
-        self._hasher = PasswordHasher(
+        if hasher is not None and hasher.type is not Type.ID:
+            raise ValueError("the hasher must be argon2id")
+        self._hasher = hasher or PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_kib,
             parallelism=parallelism,

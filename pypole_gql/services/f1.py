@@ -97,13 +97,21 @@ class F1Service:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, client: JolpicaClient, cache: Cache) -> F1Service:
+    def from_settings(
+        cls,
+        settings: Settings,
+        client: JolpicaClient,
+        cache: Cache,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> F1Service:
+        """``clock``: the services' "now"; ``None`` is PYPOLE_NOW's moment or the wall clock."""
         return cls(
             client,
             cache,
             live_ttl=settings.jolpica_ttl,
             archive_ttl=settings.archive_ttl,
-            clock=service_clock(settings),
+            clock=clock or service_clock(settings),
         )
 
     def current_year(self) -> int:

@@ -145,6 +145,8 @@ class SessionService:
         f1: F1Service,
         archive: SessionArchive | None = None,
         redis: RedisLink | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> SessionService:
         shared = None
         if redis is not None:
@@ -162,6 +164,7 @@ class SessionService:
             ttl=settings.fastf1_ttl,
             archive_ttl=settings.archive_ttl,
             unavailable_ttl=settings.fastf1_unavailable_ttl,
+            clock=clock,
             archive=archive,
             shared=shared,
         )

@@ -36,6 +36,7 @@ from pypole_gql.archive import (
 from pypole_gql.db.engine import Database
 from pypole_gql.db.migrate import upgrade_async
 from pypole_gql.domain.race_names import match_race
+from pypole_gql.resources import Resources
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION
 from pypole_gql.upstream.fastf1.payload import (
     MAGIC,
@@ -43,7 +44,7 @@ from pypole_gql.upstream.fastf1.payload import (
     encode_payload,
     payload_info,
 )
-from tests.plugins.app import ClientFactory
+from tests.plugins.app import ClientFactory, resources_of
 from tests.plugins.fastf1 import fastf1_app_settings
 from tests.plugins.replay import Replay
 from tests.serving import free_port
@@ -126,10 +127,6 @@ async def redis_holds(redis_url: str, key: str) -> bool:
         await client.aclose()
 
 
-def resources_of(client: Any) -> Any:
-    return client._transport.app.state.resources
-
-
 async def ask(client: Any) -> dict[str, Any]:
     response = await client.post("/graphql", json={"query": QUERY})
     body: dict[str, Any] = response.json()
@@ -137,7 +134,13 @@ async def ask(client: Any) -> dict[str, Any]:
     return body
 
 
-async def archive_key(resources: Any) -> ArchiveKey:
+def archive_of(resources: Resources) -> SessionArchive:
+    archive = resources.sessions.archive
+    assert archive is not None, "the app runs without a session archive"
+    return archive
+
+
+async def archive_key(resources: Resources) -> ArchiveKey:
     race = match_race(await resources.f1.schedule(YEAR), EVENT)
     assert race is not None
     return ArchiveKey(YEAR, race.round, KIND)
@@ -160,7 +163,7 @@ async def test_a_session_loaded_once_is_served_after_redis_is_flushed_and_a_rest
     )
     async with make_client(**settings) as client:
         resources = resources_of(client)
-        archive: SessionArchive = resources.sessions.archive
+        archive = archive_of(resources)
         key = await archive_key(resources)
         await archive.delete(key)  # the shared PostgreSQL database may hold it from a rerun
         first = await ask(client)
@@ -186,7 +189,7 @@ async def test_a_session_loaded_once_is_served_after_redis_is_flushed_and_a_rest
         assert replay.count(prefix="/static/") == 0
         # The archive hit filled Redis again.
         assert await redis_holds(redis_url, redis_key)
-        await resources.sessions.archive.delete(key)
+        await archive_of(resources).delete(key)
 
 
 def other_version_payload() -> bytes:
@@ -204,7 +207,7 @@ async def test_a_payload_of_another_format_version_is_rebuilt_and_an_unfinished_
     )
     async with make_client(**settings) as client:
         resources = resources_of(client)
-        archive: SessionArchive = resources.sessions.archive
+        archive = archive_of(resources)
         key = await archive_key(resources)
         await FolderStore(folder).write(key, zlib.compress(other_version_payload()), 1)
         assert not await archive.holds(key)

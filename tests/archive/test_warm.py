@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pypole_gql.archive import ArchiveKey, FolderStore
 from pypole_gql.domain.race_names import match_race
-from tests.archive.test_session_archive import flush, resources_of
-from tests.plugins.app import ClientFactory
+from tests.archive.test_session_archive import flush
+from tests.plugins.app import ClientFactory, resources_of
 from tests.plugins.fastf1 import fastf1_app_settings
 from tests.plugins.replay import Replay
 from tests.serving import PYPOLE, clean_env, run

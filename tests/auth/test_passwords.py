@@ -4,8 +4,10 @@ import asyncio
 import threading
 import time
 import unicodedata
+from typing import Any, Literal
 
 import pytest
+from argon2 import PasswordHasher, Type
 
 from pypole_gql.auth.passwords import Passwords
 
@@ -76,22 +78,42 @@ async def test_needs_rehash_when_parameters_change() -> None:
     [{"memory_kib": 8 * 1024}, {"time_cost": 1}, {"parallelism": 0}],
     ids=["memory", "time", "parallelism"],
 )
-def test_parameters_below_owasp_are_refused(params: dict[str, int]) -> None:
+def test_parameters_below_owasp_are_refused(params: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="OWASP"):
         Passwords(**params)
 
 
+@pytest.mark.parametrize(
+    "hasher",
+    [
+        PasswordHasher(memory_cost=8 * 1024, time_cost=2, parallelism=1, type=Type.ID),
+        PasswordHasher(memory_cost=19 * 1024, time_cost=1, parallelism=1, type=Type.ID),
+        PasswordHasher(memory_cost=19 * 1024, time_cost=2, parallelism=1, type=Type.I),
+    ],
+    ids=["memory", "time", "argon2i"],
+)
+def test_a_given_hasher_below_owasp_is_refused(hasher: PasswordHasher) -> None:
+    with pytest.raises(ValueError, match=r"OWASP|argon2id"):
+        Passwords(hasher=hasher)
+
+
+class RecordingHasher(PasswordHasher):
+    """argon2id at OWASP's minimum that records the hashes it verifies against."""
+
+    def __init__(self) -> None:
+        super().__init__(memory_cost=19 * 1024, time_cost=2, parallelism=1, type=Type.ID)
+        self.checked: list[str] = []
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.checked.append(hash if isinstance(hash, str) else hash.decode())
+        return super().verify(hash, password)
+
+
 async def test_dummy_verification_runs_a_full_argon2_check() -> None:
-    passwords = Passwords()
-    checked: list[str] = []
-    original = passwords._verify_sync
-
-    def spy(password_hash: str, password: bytes) -> bool:
-        checked.append(password_hash)
-        return original(password_hash, password)
-
-    passwords._verify_sync = spy  # type: ignore[method-assign]
+    hasher = RecordingHasher()
+    passwords = Passwords(hasher=hasher)
     await passwords.verify_dummy("some guess")
+    checked = hasher.checked
 
     assert len(checked) == 1
     # Same algorithm and cost as a real account's hash, so it takes as long.
@@ -99,7 +121,6 @@ async def test_dummy_verification_runs_a_full_argon2_check() -> None:
 
 
 async def test_hashing_runs_in_threads_with_bounded_concurrency() -> None:
-    passwords = Passwords(max_concurrency=2)
     lock = threading.Lock()
     running = peak = 0
     threads: set[int] = set()
@@ -115,10 +136,14 @@ async def test_hashing_runs_in_threads_with_bounded_concurrency() -> None:
             running -= 1
         return "$argon2id$fake"
 
-    class SlowHasher:
-        hash = staticmethod(slow_hash)
+    class SlowHasher(PasswordHasher):
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            return slow_hash(password if isinstance(password, bytes) else password.encode())
 
-    passwords._hasher = SlowHasher()  # type: ignore[assignment]
+    passwords = Passwords(max_concurrency=2, hasher=SlowHasher())
+    # The dummy hash is made at construction, on this thread: only count what follows.
+    threads.clear()
+    peak = 0
     ticks = 0
     stop = asyncio.Event()
 

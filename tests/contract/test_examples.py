@@ -31,7 +31,7 @@ from graphql import (
 from graphql.language import Visitor, visit
 from graphql.language.ast import ArgumentNode
 
-from pypole_gql.graphql.schema import build_schema
+from tests.schema_support import core_schema
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "queries"
 FRAGMENTS = EXAMPLES / "fragments.graphql"
@@ -55,7 +55,7 @@ DASHBOARD_OPERATIONS = {
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
-    return build_schema()._schema
+    return core_schema()
 
 
 @cache

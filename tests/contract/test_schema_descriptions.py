@@ -25,7 +25,7 @@ from graphql import (
 )
 
 from pypole_gql.cli import main as pypole
-from pypole_gql.graphql.schema import build_schema
+from tests.schema_support import core_schema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_SCHEMA = REPO_ROOT / "schema.graphql"
@@ -64,7 +64,7 @@ def _documentation(schema: GraphQLSchema) -> Iterator[tuple[str, bool]]:
 
 
 def test_every_schema_element_has_a_description() -> None:
-    elements = list(_documentation(build_schema()._schema))
+    elements = list(_documentation(core_schema()))
     undocumented = [what for what, described in elements if not described]
     assert len(elements) > 100, "the walk found too little of the schema to mean anything"
     assert not undocumented, "without a description:\n  " + "\n  ".join(undocumented)

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,9 +73,12 @@ def app_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def fault_app(tmp_path: Path, **overrides: Any) -> AsyncIterator[Starlette]:
-    """The real app with its lifespan entered (see ``tests.plugins.app.test_settings``)."""
-    async with running_app(app_settings(tmp_path, **overrides)) as app:
+async def fault_app(
+    tmp_path: Path, *, clock: Callable[[], float] | None = None, **overrides: Any
+) -> AsyncIterator[Starlette]:
+    """The real app with its lifespan entered (see ``tests.plugins.app.test_settings``), on
+    ``clock`` when one is given (a ``FakeClock`` moves TTLs without sleeping)."""
+    async with running_app(app_settings(tmp_path, **overrides), clock=clock) as app:
         yield app
 
 

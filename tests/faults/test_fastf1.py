@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.plugins.app import ClientFactory
+from tests.plugins.clock import FakeClock
 from tests.plugins.fastf1 import fastf1_app_settings
 from tests.plugins.replay import Replay
 
@@ -43,14 +44,16 @@ def _codes(body: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-async def test_fault_on_the_archive(fault: str, make_client: ClientFactory, replay: Replay) -> None:
+async def test_fault_on_the_archive(
+    fault: str, make_client: ClientFactory, replay: Replay, clock: FakeClock
+) -> None:
     settings = fastf1_app_settings(
         replay, fastf1_timeout=TIMEOUT, fastf1_ttl=1, archive_ttl=1, jolpica_ttl=3600
     )
-    async with make_client(**settings) as client:
+    async with make_client(clock=clock, **settings) as client:
         fresh = (await client.post("/graphql", json={"query": WARM})).json()
         assert "errors" not in fresh, fresh
-        await asyncio.sleep(1.2)  # the session's entry expires (kept for stale-on-error)
+        clock.advance(1.2)  # the session's entry expires (kept for stale-on-error)
         with replay.fault(prefix="/static/", **FAULTS[fault]):
             started = time.monotonic()
             stale = (

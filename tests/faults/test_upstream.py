@@ -31,6 +31,7 @@ from tests.faults.support import (
     gql,
 )
 from tests.jolpica_support import JOLPICA_PREFIX, jolpica_fault
+from tests.plugins.clock import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -51,9 +52,10 @@ FAULTS: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-async def app(tmp_path: Path, replay: Any) -> AsyncIterator[Starlette]:
+async def app(tmp_path: Path, replay: Any, clock: FakeClock) -> AsyncIterator[Starlette]:
     async with fault_app(
         tmp_path,
+        clock=clock,
         jolpica_url=f"{replay.url}/ergast/f1",
         jolpica_rate="1000/second",
         jolpica_timeout=TIMEOUT,
@@ -81,13 +83,13 @@ def jolpica_requests(replay: Any) -> int:
 
 @pytest.mark.parametrize("fault", list(FAULTS.values()), ids=list(FAULTS))
 async def test_stale_where_cached_unavailable_otherwise(
-    http: httpx.AsyncClient, replay: Any, fault: dict[str, Any]
+    http: httpx.AsyncClient, replay: Any, clock: FakeClock, fault: dict[str, Any]
 ) -> None:
     season_2019 = await gql(http, SEASON_QUERY % 2019)
     standings_2019 = await http.get(DRIVER_STANDINGS % 2019)
     assert season_2019.status_code == standings_2019.status_code == 200
     assert "errors" not in season_2019.json()
-    await asyncio.sleep(TTL + 0.1)  # both expired: only the stale copies are left
+    clock.advance(TTL + 0.1)  # both expired: only the stale copies are left
 
     with jolpica_fault(replay, **fault):
         before = jolpica_requests(replay)
@@ -134,14 +136,14 @@ async def test_a_failed_load_is_not_cached(
 
 
 async def test_one_transient_failure_is_retried_not_reported(
-    http: httpx.AsyncClient, replay: Any
+    http: httpx.AsyncClient, replay: Any, clock: FakeClock
 ) -> None:
     for fault in ({"status": 503}, {"drop": True}, {"broken_body": True}):
         with replay.fault(prefix=JOLPICA_PREFIX, times=1, **fault):
             response = await bounded(gql(http, SEASON_QUERY % 2016), GUARD)
         assert response.status_code == 200
         assert "errors" not in response.json(), (fault, response.json())
-        await asyncio.sleep(TTL + 0.1)  # next round goes upstream again
+        clock.advance(TTL + 0.1)  # next round goes upstream again
 
 
 async def test_a_crowd_during_an_outage_costs_one_load(app: Starlette, replay: Any) -> None:

@@ -13,7 +13,7 @@ from graphql import (
     build_schema,
 )
 
-from pypole_gql.graphql.schema import build_schema as build_app_schema
+from tests.schema_support import core_schema
 
 CONTRACT = """
 scalar DateTime
@@ -39,7 +39,7 @@ CONTRACT_TYPES = ("Query", "Mutation", "AuthPayload", "Theme", "RegisterInput", 
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
-    return build_app_schema()._schema
+    return core_schema()
 
 
 def shape(schema: GraphQLSchema, name: str, only: set[str] | None = None) -> Any:

@@ -6,8 +6,6 @@ cache saw no read at all (no resolver ran), and the access log says ``response_c
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -26,6 +24,7 @@ from pypole_gql.cache.responses import ResponseCacheStats
 from tests.jolpica_support import Counter, at_most, error_codes, jolpica_fault
 from tests.plugins.app import running_app
 from tests.plugins.app import test_settings as app_settings
+from tests.plugins.clock import FakeClock
 
 SCHEDULE = """
 query Schedule($year: Int!) {
@@ -91,7 +90,7 @@ def cache_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def harness(tmp_path: Path, replay: Any) -> Any:
+def harness(tmp_path: Path, replay: Any, clock: FakeClock) -> Any:
     @asynccontextmanager
     async def factory(**overrides: Any) -> AsyncIterator[Harness]:
         values: dict[str, Any] = {
@@ -100,7 +99,7 @@ def harness(tmp_path: Path, replay: Any) -> Any:
             "redis_namespace": f"pypole-test-{uuid.uuid4().hex[:10]}",
         }
         values.update(overrides)
-        async with running_app(app_settings(tmp_path, **values)) as app:
+        async with running_app(app_settings(tmp_path, **values), clock=clock) as app:
             transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://testserver"
@@ -286,16 +285,18 @@ async def test_an_upstream_failure_is_not_cached(harness: Any, replay: Any) -> N
     assert (h.responses.hits, h.responses.stores) == (0, 1)
 
 
-async def test_a_response_expires_with_its_data(harness: Any, replay: Any) -> None:
+async def test_a_response_expires_with_its_data(
+    harness: Any, replay: Any, clock: FakeClock
+) -> None:
     async with harness(jolpica_ttl=1, archive_ttl=1) as h:
-        started = time.time()
+        started = clock()
         first = await h.post(SCHEDULE, {"year": 2023})
         (entry,) = h.layer.entries()
-        assert entry.fresh_until <= started + 1.5
+        assert entry.fresh_until == started + 1
         with at_most(replay, 0):
             await h.post(SCHEDULE, {"year": 2023})
         assert h.responses.hits == 1
-        await asyncio.sleep(max(0.0, entry.fresh_until - time.time()) + 0.05)
+        clock.advance(1.05)
         expired = Counter(replay)
         third = await h.post(SCHEDULE, {"year": 2023})
         assert len(expired) > 0  # the data expired too: asked again
@@ -303,11 +304,12 @@ async def test_a_response_expires_with_its_data(harness: Any, replay: Any) -> No
     assert (h.responses.hits, h.responses.misses, h.responses.stores) == (1, 2, 2)
 
 
-async def test_an_answer_built_from_stale_data_is_not_cached(harness: Any, replay: Any) -> None:
+async def test_an_answer_built_from_stale_data_is_not_cached(
+    harness: Any, replay: Any, clock: FakeClock
+) -> None:
     async with harness(jolpica_ttl=1, archive_ttl=1) as h:
         await h.post(SCHEDULE, {"year": 2023})
-        (entry,) = h.layer.entries()
-        await asyncio.sleep(max(0.0, entry.fresh_until - time.time()) + 0.05)
+        clock.advance(1.05)
         with jolpica_fault(replay, status=503):
             stale = await h.post(SCHEDULE, {"year": 2023})
             assert "errors" not in stale.json()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests import session_records_oracle as oracle
-from tests.plugins.app import ClientFactory
+from tests.plugins.app import ClientFactory, resources_of
 from tests.plugins.fastf1 import OracleLoader, SessionsApp, fastf1_app_settings
 from tests.plugins.replay import Replay
 from tests.session_records_oracle import SESSIONS, assert_rows_equal, camel
@@ -347,7 +347,7 @@ async def test_everything_in_one_query_is_one_load_and_none_on_a_second_server(
     answers = []
     for _ in range(2):  # two servers, one Redis namespace
         async with make_client(**settings) as client:
-            resources = client._transport.app.state.resources  # type: ignore[attr-defined]
+            resources = resources_of(client)
             static_before = replay.count(prefix="/static/")
             response = await client.post("/graphql", json={"query": EVERYTHING_QUERY})
             body = response.json()

@@ -22,15 +22,15 @@ import httpx
 import orjson
 import pytest
 
-from pypole_gql.cache import Cache, MemoryStore, RedisStore
+from pypole_gql.cache import Cache, RedisStore
 from pypole_gql.errors import NotAvailable
 from pypole_gql.redis_link import RedisLink
-from pypole_gql.resources import Resources
 from pypole_gql.services.session_loads import SessionState, SharedLoads
 from pypole_gql.services.sessions import SessionService
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION, FastF1Client, FastF1Config
 from pypole_gql.upstream.fastf1.extract import NO_ARCHIVE, NO_TIMING
-from tests.plugins.app import ClientFactory
+from tests.plugins.app import ClientFactory, resources_of
+from tests.plugins.clock import FakeClock
 from tests.plugins.fastf1 import OracleLoader, fastf1_app_settings
 from tests.plugins.replay import Replay
 from tests.serving import free_port
@@ -61,11 +61,6 @@ POLL = 0.05
 MAX_POLLS = 12_000
 
 
-def _resources(client: httpx.AsyncClient) -> Resources:
-    resources: Resources = client._transport.app.state.resources  # type: ignore[attr-defined]
-    return resources
-
-
 async def _graphql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
     response = await client.post("/graphql", json={"query": query, "variables": variables})
     assert response.status_code == 200, response.text
@@ -90,15 +85,17 @@ async def _poll(ask: Callable[[], Awaitable[Any]], done: Callable[[Any], bool]) 
 
 
 async def test_session_without_timing_is_not_available(
-    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader
+    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader, clock: FakeClock
 ) -> None:
     """2025 Monaco in the replay: drivers, no timing data. NOT_AVAILABLE with the reason,
     remembered for PYPOLE_FASTF1_UNAVAILABLE_TTL only, never cached as the session."""
     oracle = fastf1_oracle(2025, "Monaco", "R")
     assert len(oracle.results) == 20  # the drivers are there, FastF1 loaded no laps
     monaco = {"year": 2025, "race": "Monaco", "type": "R"}
-    async with make_client(**fastf1_app_settings(replay), fastf1_unavailable_ttl=120) as client:
-        resources = _resources(client)
+    async with make_client(
+        clock=clock, **fastf1_app_settings(replay), fastf1_unavailable_ttl=120
+    ) as client:
+        resources = resources_of(client)
         loads = resources.sessions.client
 
         body = await _graphql(client, LAPS, **monaco)
@@ -126,7 +123,7 @@ async def test_session_without_timing_is_not_available(
         assert await resources.cache.peek(key) is None
         held = await resources.cache.peek(key + ":unavailable")
         assert held is not None and held[0].decode() == message
-        assert held[1] <= time.time() + 120
+        assert held[1] == clock() + 120
 
         # REST: a 404 with the reason, with or without Prefer: respond-async.
         for headers in ({}, {"Prefer": "respond-async"}):
@@ -137,30 +134,17 @@ async def test_session_without_timing_is_not_available(
 
 
 async def test_later_complete_load_replaces_not_available(
-    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader
+    make_client: ClientFactory, replay: Replay, fastf1_oracle: OracleLoader, clock: FakeClock
 ) -> None:
     """A session whose timing data the archive does not serve yet (a 404 at the replay) is
-    NOT_AVAILABLE; once the short TTL passed (a clock of the test's), the next request loads
-    it again and the complete load replaces it."""
+    NOT_AVAILABLE; once the short TTL passed (on the app's fake clock), the next request
+    loads it again and the complete load replaces it."""
     oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
-    now = [time.time()]
-
-    def clock() -> float:
-        return now[0]
-
-    async with make_client(**fastf1_app_settings(replay)) as client:
-        resources = _resources(client)
-        fastf1 = resources.sessions.client
-        cache = Cache(MemoryStore(clock=clock), namespace="replaced", clock=clock)
-        service = SessionService(
-            fastf1,
-            cache,
-            resources.f1,
-            ttl=3600,
-            archive_ttl=3600,
-            unavailable_ttl=300,
-            clock=clock,
-        )
+    settings = fastf1_app_settings(replay, fastf1_unavailable_ttl=300)
+    async with make_client(clock=clock, **settings) as client:
+        resources = resources_of(client)
+        service = resources.sessions
+        fastf1 = service.client
         asked = service.request(2023, "Azerbaijan", "Q")
         missing = replay.fault("/static/2023/*_Qualifying/TimingData.jsonStream", status=404)
         with missing, pytest.raises(NotAvailable) as first:
@@ -169,13 +153,13 @@ async def test_later_complete_load_replaces_not_available(
         assert fastf1.loads == 1
 
         # The archive has it now, but the answer is remembered for unavailable_ttl.
-        now[0] += 299
+        clock.advance(299)
         with pytest.raises(NotAvailable):
             await service.load(asked)
         assert (await service.status(asked)).state is SessionState.NOT_AVAILABLE
         assert fastf1.loads == 1
 
-        now[0] += 2
+        clock.advance(2)
         assert (await service.status(asked)).state is SessionState.NOT_LOADED
         data = await service.load(asked)
         assert fastf1.loads == 2
@@ -183,7 +167,6 @@ async def test_later_complete_load_replaces_not_available(
         assert (await service.status(asked)).state is SessionState.READY
         await service.load(asked)
         assert fastf1.loads == 2
-        await cache.close()
 
 
 async def test_status_loading_then_ready_with_one_load_for_twenty_clients(
@@ -195,7 +178,7 @@ async def test_status_loading_then_ready_with_one_load_for_twenty_clients(
     session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
     info = "/static/2023/*_Qualifying/SessionInfo.jsonStream"
     async with make_client(**fastf1_app_settings(replay)) as client:
-        fastf1 = _resources(client).sessions.client
+        fastf1 = resources_of(client).sessions.client
         static_before = replay.count(prefix="/static/")
         info_before = replay.count(info)
 
@@ -269,7 +252,7 @@ async def test_rest_prefer_respond_async_answers_202_until_ready(
     url = "/api/v1/fastf1/race/2023/Azerbaijan/laps?session_type=SS"
     prefer = {"Prefer": "respond-async"}
     async with make_client(**fastf1_app_settings(replay)) as client:
-        fastf1 = _resources(client).sessions.client
+        fastf1 = resources_of(client).sessions.client
         first = await client.get(url, headers=prefer)
         assert first.status_code == 202, first.text
         assert first.headers["Retry-After"] == "2"
@@ -322,7 +305,7 @@ async def test_defer_on_race_session_streams_the_laps_after_the_race(
 ) -> None:
     oracle = fastf1_oracle(2023, "Azerbaijan", "Q")
     async with make_client(**fastf1_app_settings(replay)) as client:
-        fastf1 = _resources(client).sessions.client
+        fastf1 = resources_of(client).sessions.client
         response = await client.post(
             "/graphql",
             json={"query": DEFERRED, "variables": {"year": 2023, "round": 4}},
@@ -434,7 +417,7 @@ async def test_two_instances_on_one_redis_share_loading_and_failed(
             make_client(**own("a", fastf1_load_timeout=2)) as a,
             make_client(**own("b")) as b,
         ):
-            loads_a, loads_b = _resources(a).sessions.client, _resources(b).sessions.client
+            loads_a, loads_b = resources_of(a).sessions.client, resources_of(b).sessions.client
             with replay.fault(info, delay=6, times=1):
                 started = (await _graphql(a, LOAD, **session))["data"]["loadSession"]
                 assert started["state"] == "LOADING"
@@ -492,8 +475,8 @@ async def test_shared_loads_fall_back_to_this_instance_when_redis_is_away(
     session = {"year": 2023, "race": "Azerbaijan", "type": "Q"}
     settings = fastf1_app_settings(replay, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with make_client(**settings) as client:
-        fastf1 = _resources(client).sessions.client
-        assert _resources(client).sessions.shared is not None
+        fastf1 = resources_of(client).sessions.client
+        assert resources_of(client).sessions.shared is not None
         started = (await _graphql(client, LOAD, **session))["data"]["loadSession"]
         assert started["state"] == "LOADING"
 
@@ -525,7 +508,7 @@ async def test_a_request_past_the_cache_lock_waits_for_the_other_instances_load(
     settings = fastf1_app_settings(replay, redis_url=redis_url)
     namespace = settings["redis_namespace"]
     async with make_client(**settings) as client:
-        resources = _resources(client)
+        resources = resources_of(client)
         assert resources.redis is not None
         # Instance B: its own FastF1 client and services on the same Redis, no lock wait.
         cache = Cache(RedisStore(resources.redis), namespace=namespace, lock_wait=0)

@@ -4,7 +4,9 @@
 given overrides (SQLite in the test's tmp dir unless ``database_url`` is given), runs the
 app's lifespan (so every resource opens and closes as in production) and yields an
 ``httpx.AsyncClient`` bound to the app; ``resources_of(client)`` is that app's open
-``Resources``. ``db_url`` is parametrized over SQLite and PostgreSQL.
+``Resources``. ``db_url`` is parametrized over SQLite and PostgreSQL. ``clock=`` (to
+``make_client`` or ``running_app``) runs the app on a test's clock, e.g. a
+:class:`~tests.plugins.clock.FakeClock`, instead of :func:`time.time`.
 """
 
 from __future__ import annotations
@@ -48,14 +50,27 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[Starlette]:
-    """The app with its lifespan entered (migrations applied first for SQLite and PostgreSQL)."""
+async def running_app(
+    settings: Settings, *, clock: Callable[[], float] | None = None
+) -> AsyncIterator[Starlette]:
+    """The app with its lifespan entered (migrations applied first for SQLite and PostgreSQL),
+    on ``clock`` when one is given."""
     from pypole_gql.db.migrate import upgrade_async
 
     await upgrade_async(settings.database_url)
-    app = create_app(settings, configure_logs=False)
+    app = create_app(settings, configure_logs=False, clock=clock)
     async with app.router.lifespan_context(app):
         yield app
+
+
+@asynccontextmanager
+async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client of ``app`` (its lifespan already entered), from 127.0.0.1;
+    ``resources_of(client)`` is the app's resources."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        _APPS[client] = app
+        yield client
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -69,14 +84,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def make_client(tmp_path: Path) -> ClientFactory:
     @asynccontextmanager
-    async def factory(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async def factory(
+        *, clock: Callable[[], float] | None = None, **overrides: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
         settings = test_settings(tmp_path, **overrides)
-        async with running_app(settings) as app:
-            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://testserver"
-            ) as client:
-                _APPS[client] = app
-                yield client
+        async with running_app(settings, clock=clock) as app, app_client(app) as client:
+            yield client
 
     return factory

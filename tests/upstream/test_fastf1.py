@@ -224,8 +224,11 @@ async def test_client_counts_loads_that_fastf1_served_from_its_http_cache(
         assert payload_meta(second)["upstream_requests"] == 0
         assert decode_payload(first).laps == decode_payload(second).laps
         assert payload_meta(first)["pid"] != os.getpid()
-        context = client._executor()._mp_context
-        assert context is not None and context.get_start_method() == "spawn"
+        # The workers were spawned (a fresh interpreter running multiprocessing's spawn
+        # entry point), not forked from this process with its state.
+        assert client.worker_pids
+        for pid in client.worker_pids:
+            assert b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
     finally:
         client.close()
 
