@@ -18,8 +18,10 @@ persisted query manifest format) are registered for good.
 
 With ``PYPOLE_PERSISTED_ONLY=true`` only the manifest's operations run: a hash that is not
 in it, or a text whose operation is not (compared in canonical form, see
-:func:`canonical_operations`), is refused with 400 ``PERSISTED_QUERY_NOT_IN_LIST`` and
-nothing is registered.
+:func:`~.persisted_manifest.canonical_operations`), is refused with 400
+``PERSISTED_QUERY_NOT_IN_LIST`` and nothing is registered. The manifest itself (its format,
+the canonical form) is :mod:`~.persisted_manifest`; ``ManifestError`` and ``load_manifest``
+are named here too for the app factory that installs this middleware.
 
 :class:`PersistedQueries` is ASGI middleware in front of the response cache: it resolves
 the hash to the text and hands the request on as a plain one (``query`` set,
@@ -29,27 +31,15 @@ exactly as the same query sent in full.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
 
 import orjson
 from cachetools import LRUCache
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    parse,
-    print_ast,
-)
+from graphql import parse
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,6 +47,12 @@ from pypole_gql.cache import Cache
 from pypole_gql.cache.memo import lru
 from pypole_gql.errors import AppError, BadRequest, render
 from pypole_gql.graphql.limits import MAX_BODY_BYTES
+from pypole_gql.graphql.persisted_manifest import (
+    ManifestError,
+    canonical_operations,
+    load_manifest,
+    sha256_hex,
+)
 from pypole_gql.graphql.schema import MAX_TOKENS
 from pypole_gql.logging import get_logger, request_id_var
 from pypole_gql.resources import Resources
@@ -65,17 +61,12 @@ from pypole_gql.web.http_cache import NO_STORE
 
 __all__ = [
     "APQ_TTL",
-    "MANIFEST_FORMAT",
     "ManifestError",
     "PersistedQueries",
     "PersistedQueryHashMismatch",
     "PersistedQueryNotFound",
     "PersistedQueryNotInList",
-    "canonical_operations",
     "load_manifest",
-    "manifest_document",
-    "manifest_operations",
-    "sha256_hex",
 ]
 
 log = get_logger("pypole.graphql.persisted")
@@ -89,7 +80,6 @@ REWRITE_ENTRIES: Final = 1024
 REWRITE_MAX_BYTES: Final = 4096
 #: Query texts whose allow-list verdict is remembered (allow-list mode).
 VERDICT_ENTRIES: Final = 512
-MANIFEST_FORMAT: Final = "apollo-persisted-query-manifest"
 _KEY_PREFIX: Final = "apq"
 _HASH: Final = re.compile(r"^[0-9a-fA-F]{64}$")
 _JSON_MEDIA: Final = b"application/json"
@@ -119,111 +109,6 @@ class PersistedQueryNotInList(BadRequest):
         "This server runs only registered operations (PYPOLE_PERSISTED_ONLY) and this one "
         "is not registered; register it with `pypole persist`"
     )
-
-
-class ManifestError(ValueError):
-    """The persisted query manifest cannot be read."""
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-# -- canonical operations and the manifest --------------------------------------------------
-
-
-def _spreads(selection_set: SelectionSetNode | None, into: list[str]) -> None:
-    if selection_set is None:
-        return
-    for selection in selection_set.selections:
-        if isinstance(selection, FragmentSpreadNode):
-            into.append(selection.name.value)
-        elif isinstance(selection, FieldNode | InlineFragmentNode):
-            _spreads(selection.selection_set, into)
-
-
-def _canonical(
-    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
-) -> str:
-    """The operation with the fragments it uses (transitively, by name), printed."""
-    used: dict[str, FragmentDefinitionNode] = {}
-    pending: list[str] = []
-    _spreads(operation.selection_set, pending)
-    while pending:
-        name = pending.pop()
-        if name in used:
-            continue
-        fragment = fragments.get(name)
-        if fragment is None:
-            raise ManifestError(f"fragment {name!r} is not defined")
-        used[name] = fragment
-        _spreads(fragment.selection_set, pending)
-    definitions = [operation, *(used[name] for name in sorted(used))]
-    return print_ast(DocumentNode(definitions=tuple(definitions)))
-
-
-def canonical_operations(
-    documents: Iterable[DocumentNode], *, shared: Iterable[DocumentNode] = ()
-) -> list[tuple[str | None, str, str]]:
-    """``(name, type, text)`` of every operation in ``documents``: the operation and the
-    fragments it uses (from any of ``documents`` or ``shared``), fragments sorted by name,
-    printed by graphql-core. Spacing, comments and fragment order do not change it."""
-    documents = list(documents)
-    fragments: dict[str, FragmentDefinitionNode] = {}
-    for document in [*documents, *shared]:
-        for definition in document.definitions:
-            if isinstance(definition, FragmentDefinitionNode):
-                fragments.setdefault(definition.name.value, definition)
-    found = []
-    for document in documents:
-        for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode):
-                name = definition.name.value if definition.name else None
-                text = _canonical(definition, fragments)
-                found.append((name, definition.operation.value, text))
-    return found
-
-
-def manifest_document(operations: Iterable[tuple[str | None, str, str]]) -> dict[str, Any]:
-    """Apollo's persisted query manifest for ``(name, type, text)`` operations."""
-    entries = {
-        sha256_hex(text): {"id": sha256_hex(text), "name": name, "type": kind, "body": text}
-        for name, kind, text in operations
-    }
-    return {
-        "format": MANIFEST_FORMAT,
-        "version": 1,
-        "operations": [entries[key] for key in sorted(entries)],
-    }
-
-
-def manifest_operations(path: Path) -> list[tuple[str | None, str, str]]:
-    """``(name, type, text)`` of a manifest file's operations (:class:`ManifestError` if
-    it cannot be used)."""
-    try:
-        data = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise ManifestError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise ManifestError(f"{path} is not JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
-        raise ManifestError(f"{path} is not a persisted query manifest ({MANIFEST_FORMAT})")
-    operations: list[tuple[str | None, str, str]] = []
-    for entry in data.get("operations") or []:
-        body = entry.get("body") if isinstance(entry, dict) else None
-        if not isinstance(body, str):
-            raise ManifestError(f"{path}: an operation has no body")
-        name = entry.get("name")
-        kind = entry.get("type")
-        operations.append(
-            (name if isinstance(name, str) else None, kind if isinstance(kind, str) else "", body)
-        )
-    return operations
-
-
-def load_manifest(path: Path) -> dict[str, str]:
-    """Hash -> text of a manifest file (:class:`ManifestError` if it cannot be used)."""
-    return {sha256_hex(text): text for _, _, text in manifest_operations(path)}
 
 
 # -- the middleware --------------------------------------------------------------------------

@@ -5,14 +5,8 @@ from pypole_gql.replay.fixtures import ReplayFixturesError, fixture_problems
 from pypole_gql.replay.generator import REPLAY_FORMS, ReplayForms
 from pypole_gql.replay.matching import RequestMatch
 from pypole_gql.replay.recorder import RequestRecord
-from pypole_gql.replay.server import (
-    FIXTURES_NOW,
-    ReplayNow,
-    ReplayServer,
-    ReplayThread,
-    run_replay,
-    start_in_thread,
-)
+from pypole_gql.replay.running import ReplayThread, run_replay, start_in_thread
+from pypole_gql.replay.server import FIXTURES_NOW, ReplayNow, ReplayServer
 
 __all__ = [
     "FIXTURES_NOW",

@@ -18,16 +18,16 @@ from starlette.responses import Response
 from pypole_gql.domain.f1 import Schedule, SeasonTable, Standings
 from pypole_gql.errors import NotFound
 from pypole_gql.resources import get_resources
-from pypole_gql.rest.params import RoundPath, RoundQuery, SeasonPath, SeasonQuery
-from pypole_gql.rest.responses import errors
-from pypole_gql.rest.schemas import (
+from pypole_gql.rest.jolpica_schemas import (
     ConstructorStandingsBody,
     DriverStandingsBody,
     NextRaceBody,
     RaceResultsBody,
     ScheduleBody,
-    respond,
 )
+from pypole_gql.rest.params import RoundPath, RoundQuery, SeasonPath, SeasonQuery
+from pypole_gql.rest.responses import errors
+from pypole_gql.rest.schemas import respond
 from pypole_gql.services.f1 import F1Service
 
 router = APIRouter(prefix="/jolpica", tags=["jolpica"])

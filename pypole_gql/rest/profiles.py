@@ -8,7 +8,8 @@ impossible season a 422, Jolpica down with nothing cached a 503.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from starlette.requests import Request
@@ -42,6 +43,15 @@ ConstructorId = Annotated[
 ]
 
 
+async def _absent(
+    what: str, season: int | None, listing: Callable[[int | None], Awaitable[tuple[int, Any]]]
+) -> NotFound:
+    """The 404 for ``what`` absent from ``season`` (default the current season, which
+    ``listing`` names)."""
+    year = season or (await listing(None))[0]
+    return NotFound(f"{what} not found in {year} season")
+
+
 @router.get(
     "/drivers",
     response_model=DriversBody,
@@ -65,10 +75,10 @@ async def drivers(request: Request, season: SeasonQuery = None) -> Response:
     responses=errors(404, 422, 503),
 )
 async def driver(request: Request, driver_id: DriverId, season: SeasonQuery = None) -> Response:
-    profile = await get_resources(request).profiles.driver(driver_id, season)
+    profiles = get_resources(request).profiles
+    profile = await profiles.driver(driver_id, season)
     if profile is None:
-        year = season or (await get_resources(request).profiles.drivers(None))[0]
-        raise NotFound(f"Driver {driver_id} not found in {year} season")
+        raise await _absent(f"Driver {driver_id}", season, profiles.drivers)
     return ORJSONResponse(plain(profile))
 
 
@@ -96,8 +106,8 @@ async def teams(request: Request, season: SeasonQuery = None) -> Response:
 async def team(
     request: Request, constructor_id: ConstructorId, season: SeasonQuery = None
 ) -> Response:
-    profile = await get_resources(request).profiles.team(constructor_id, season)
+    profiles = get_resources(request).profiles
+    profile = await profiles.team(constructor_id, season)
     if profile is None:
-        year = season or (await get_resources(request).profiles.teams(None))[0]
-        raise NotFound(f"Constructor {constructor_id} not found in {year} season")
+        raise await _absent(f"Constructor {constructor_id}", season, profiles.teams)
     return ORJSONResponse(plain(profile))

@@ -45,7 +45,7 @@ from pypole_gql.domain.profiles import (
 )
 from pypole_gql.domain.race_weekend import PitStops, RaceWeekend
 from pypole_gql.domain.strategy import RaceStrategy, StrategySummary
-from pypole_gql.rest import schemas
+from pypole_gql.rest import jolpica_schemas, schemas
 from pypole_gql.web.responses import ORJSONResponse
 
 
@@ -79,7 +79,9 @@ _PLACES: tuple[str, ...] = (
 EXTRAS: dict[type, dict[str, Extra]] = {
     DriverRaceResult: {
         "race": Extra(str, lambda r: r.race.name, "The race's name"),
-        "race_info": Extra(schemas.JolpicaRace, lambda r: r.race.raw, "The race, as Jolpica"),
+        "race_info": Extra(
+            jolpica_schemas.JolpicaRace, lambda r: r.race.raw, "The race, as Jolpica"
+        ),
         "round": Extra(int, lambda r: r.race.round, "Round of the race"),
         "position": Extra(int | None, lambda r: r.result.position, "Finishing position"),
         "position_text": Extra(str, lambda r: r.result.position_text, "Jolpica's positionText"),
@@ -97,7 +99,9 @@ EXTRAS: dict[type, dict[str, Extra]] = {
     },
     TeamRace: {
         "race": Extra(str, lambda r: r.race.name, "The race's name"),
-        "race_info": Extra(schemas.JolpicaRace, lambda r: r.race.raw, "The race, as Jolpica"),
+        "race_info": Extra(
+            jolpica_schemas.JolpicaRace, lambda r: r.race.raw, "The race, as Jolpica"
+        ),
         "round": Extra(int, lambda r: r.race.round, "Round of the race"),
     },
     TeamRaceRow: {
@@ -146,10 +150,14 @@ EXTRAS: dict[type, dict[str, Extra]] = {
     },
     ComparedDriver: {
         "id": Extra(str, lambda d: d.driver.driver_id, "Jolpica driverId (`winner` names it)"),
-        "info": Extra(schemas.JolpicaDriver, lambda d: d.driver.raw, "The driver, as Jolpica"),
+        "info": Extra(
+            jolpica_schemas.JolpicaDriver, lambda d: d.driver.raw, "The driver, as Jolpica"
+        ),
     },
     RaceWeekend: {
-        "race_info": Extra(schemas.JolpicaRace, lambda w: w.race.raw, "The race, as Jolpica"),
+        "race_info": Extra(
+            jolpica_schemas.JolpicaRace, lambda w: w.race.raw, "The race, as Jolpica"
+        ),
         "fastest_laps": Extra(
             dict[str, sessions.Lap | None],
             lambda w: {"race": w.fastest_lap},
@@ -174,15 +182,15 @@ assert len(_PLACES) == len(POSITION_POINTS)
 
 #: Domain types sent as another model: (the model, the value from the object).
 _AS: dict[type, tuple[Any, Callable[[Any], Any]]] = {
-    f1.Driver: (schemas.JolpicaDriver, lambda d: d.raw),
-    f1.Constructor: (schemas.JolpicaConstructor, lambda c: c.raw),
-    f1.Circuit: (schemas.JolpicaCircuit, lambda c: c.raw),
-    f1.Race: (schemas.JolpicaRace, lambda r: r.raw),
-    f1.RaceResult: (schemas.JolpicaResult, lambda r: r.raw),
-    f1.QualifyingResult: (schemas.JolpicaQualifyingResult, lambda r: r.raw),
-    f1.DriverStanding: (schemas.JolpicaDriverStanding, lambda s: s.raw),
-    f1.ConstructorStanding: (schemas.JolpicaConstructorStanding, lambda s: s.raw),
-    f1.RaceRows: (schemas.JolpicaRace, lambda r: r.raw),
+    f1.Driver: (jolpica_schemas.JolpicaDriver, lambda d: d.raw),
+    f1.Constructor: (jolpica_schemas.JolpicaConstructor, lambda c: c.raw),
+    f1.Circuit: (jolpica_schemas.JolpicaCircuit, lambda c: c.raw),
+    f1.Race: (jolpica_schemas.JolpicaRace, lambda r: r.raw),
+    f1.RaceResult: (jolpica_schemas.JolpicaResult, lambda r: r.raw),
+    f1.QualifyingResult: (jolpica_schemas.JolpicaQualifyingResult, lambda r: r.raw),
+    f1.DriverStanding: (jolpica_schemas.JolpicaDriverStanding, lambda s: s.raw),
+    f1.ConstructorStanding: (jolpica_schemas.JolpicaConstructorStanding, lambda s: s.raw),
+    f1.RaceRows: (jolpica_schemas.JolpicaRace, lambda r: r.raw),
     sessions.Lap: (schemas.LapBody, schemas.lap_of),
     sessions.Stint: (schemas.StintBody, lambda s: schemas.StintBody.of(s).model_dump()),
 }

@@ -39,8 +39,8 @@ from pypole_gql.domain.f1 import (
     SeasonTable,
     Standings,
 )
-from pypole_gql.upstream.jolpica import (
-    JolpicaClient,
+from pypole_gql.upstream.jolpica import JolpicaClient
+from pypole_gql.upstream.jolpica_parse import (
     parse_constructor,
     parse_constructor_standing,
     parse_driver,
@@ -301,24 +301,28 @@ class F1Service:
 
     async def drivers(self, season: int) -> tuple[Driver, ...]:
         """The drivers of the season."""
-        self._season(season)
-        return await self._cached(
-            f"jolpica:drivers:{season}",
-            lambda: self._client.drivers(season),
-            await self._season_ttl(season),
-            lambda drivers: _dumps([d.raw for d in drivers]),
-            lambda data: tuple(parse_driver(raw) for raw in orjson.loads(data)),
-        )
+        return await self._people("drivers", season, self._client.drivers, parse_driver)
 
     async def constructors(self, season: int) -> tuple[Constructor, ...]:
         """The constructors of the season."""
+        return await self._people(
+            "constructors", season, self._client.constructors, parse_constructor
+        )
+
+    async def _people(
+        self,
+        kind: str,
+        season: int,
+        fetch: Callable[[int], Awaitable[tuple[Row, ...]]],
+        parse: Callable[[RawObject], Row],
+    ) -> tuple[Row, ...]:
         self._season(season)
         return await self._cached(
-            f"jolpica:constructors:{season}",
-            lambda: self._client.constructors(season),
+            f"jolpica:{kind}:{season}",
+            lambda: fetch(season),
             await self._season_ttl(season),
-            lambda constructors: _dumps([c.raw for c in constructors]),
-            lambda data: tuple(parse_constructor(raw) for raw in orjson.loads(data)),
+            lambda rows: _dumps([row.raw for row in rows]),
+            lambda data: tuple(parse(raw) for raw in orjson.loads(data)),
         )
 
     async def driver(self, driver_id: str) -> Driver | None:

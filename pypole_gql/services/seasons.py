@@ -9,6 +9,9 @@ show the previous season's instead, and say which season they show.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from pypole_gql.domain import params
 from pypole_gql.domain.f1 import ConstructorStanding, DriverStanding, Standings
 from pypole_gql.services.f1 import F1Service
@@ -26,28 +29,32 @@ async def resolve_season(f1: F1Service, season: int | None) -> int:
     return params.season(season, f1.current_year())
 
 
+E = TypeVar("E", DriverStanding, ConstructorStanding)
+
+
+async def _latest(
+    f1: F1Service, season: int | None, table_of: Callable[[int], Awaitable[Standings[E]]]
+) -> Standings[E]:
+    """The table ``table_of`` gives for ``season``, or for the season before it (below)."""
+    year = await resolve_season(f1, season)
+    table = await table_of(year)
+    if not table.entries and year > params.FIRST_SEASON:
+        previous = await table_of(year - 1)
+        if previous.entries:
+            return previous
+    return table
+
+
 async def latest_driver_standings(
     f1: F1Service, season: int | None = None
 ) -> Standings[DriverStanding]:
     """The drivers' standings of ``season`` (default current), or of the season before it
     when that one has none yet. Empty only when neither has any."""
-    year = await resolve_season(f1, season)
-    table = await f1.driver_standings(year)
-    if not table.entries and year > params.FIRST_SEASON:
-        previous = await f1.driver_standings(year - 1)
-        if previous.entries:
-            return previous
-    return table
+    return await _latest(f1, season, f1.driver_standings)
 
 
 async def latest_constructor_standings(
     f1: F1Service, season: int | None = None
 ) -> Standings[ConstructorStanding]:
     """As :func:`latest_driver_standings`, for the constructors' championship."""
-    year = await resolve_season(f1, season)
-    table = await f1.constructor_standings(year)
-    if not table.entries and year > params.FIRST_SEASON:
-        previous = await f1.constructor_standings(year - 1)
-        if previous.entries:
-            return previous
-    return table
+    return await _latest(f1, season, f1.constructor_standings)

@@ -16,14 +16,21 @@ exception (REST: 200 with ``error`` in the body). Only bugs escape.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, TypeVar
 
 from pypole_gql.domain import params
 from pypole_gql.domain.calendar import race_data_published
-from pypole_gql.domain.f1 import RaceResult, RaceRows
+from pypole_gql.domain.f1 import (
+    ConstructorStanding,
+    DriverStanding,
+    RaceResult,
+    RaceRows,
+    Standings,
+)
 from pypole_gql.domain.favourites import match_driver, match_team
+from pypole_gql.domain.profiles import DriverProfile, TeamProfile
 from pypole_gql.domain.sessions import fastest_lap
 from pypole_gql.domain.users import User
 from pypole_gql.domain.widgets import (
@@ -58,6 +65,8 @@ TOP: Final = 10
 RECENT_PREDICTIONS: Final = 5
 WIDGET_NOT_FOUND: Final = "Widget not found"
 SIGN_IN: Final = "Sign in to see this widget"
+
+Entry = TypeVar("Entry", DriverStanding, ConstructorStanding)
 
 
 def _utcnow() -> datetime:
@@ -173,43 +182,51 @@ class WidgetService:
         return WidgetResult("fastest_lap", FastestLapWidget(race, lap))
 
     async def _favorite_driver(self, user: User | None) -> WidgetResult:
-        favourite = None if user is None else user.favorite_driver
-        if not favourite:
-            return WidgetResult("favorite_driver", None, message="No favorite driver set")
-        table = await latest_driver_standings(self._f1)
-        standing = match_driver(table.entries, favourite)
-        profile = (
-            None
-            if standing is None
-            else await self._profiles.driver(standing.driver.driver_id, table.season)
+        return await _favourite(
+            "favorite_driver",
+            "Driver",
+            None if user is None else user.favorite_driver,
+            lambda: latest_driver_standings(self._f1),
+            match_driver,
+            lambda standing, season: self._profiles.driver(standing.driver.driver_id, season),
         )
-        if profile is None:
-            return WidgetResult(
-                "favorite_driver",
-                None,
-                error=f"Driver {favourite} not found in {table.season} season",
-            )
-        return WidgetResult("favorite_driver", profile)
 
     async def _favorite_team(self, user: User | None) -> WidgetResult:
-        favourite = None if user is None else user.favorite_team
-        if not favourite:
-            return WidgetResult("favorite_team", None, message="No favorite team set")
-        table = await latest_constructor_standings(self._f1)
-        standing = match_team(table.entries, favourite)
-        profile = (
-            None
-            if standing is None
-            else await self._profiles.team(standing.constructor.constructor_id, table.season)
+        return await _favourite(
+            "favorite_team",
+            "Team",
+            None if user is None else user.favorite_team,
+            lambda: latest_constructor_standings(self._f1),
+            match_team,
+            lambda standing, season: self._profiles.team(
+                standing.constructor.constructor_id, season
+            ),
         )
-        if profile is None:
-            return WidgetResult(
-                "favorite_team", None, error=f"Team {favourite} not found in {table.season} season"
-            )
-        return WidgetResult("favorite_team", profile)
 
     async def _recent_predictions(self, user: User | None) -> WidgetResult:
         if user is None:
             return WidgetResult("recent_predictions", None, message=SIGN_IN)
         found = await self._predictions.recent(user.id, RECENT_PREDICTIONS)
         return WidgetResult("recent_predictions", RecentPredictionsWidget(found))
+
+
+async def _favourite(
+    widget_id: str,
+    what: str,
+    favourite: str | None,
+    standings: Callable[[], Awaitable[Standings[Entry]]],
+    match: Callable[[Sequence[Entry], str], Entry | None],
+    profile: Callable[[Entry, int], Awaitable[DriverProfile | TeamProfile | None]],
+) -> WidgetResult:
+    """The profile of the user's ``favourite`` (a driver or team) in the latest standings
+    that have entries, or the message or error saying why there is none."""
+    if not favourite:
+        return WidgetResult(widget_id, None, message=f"No {widget_id.replace('_', ' ')} set")
+    table = await standings()
+    standing = match(table.entries, favourite)
+    found = None if standing is None else await profile(standing, table.season)
+    if found is None:
+        return WidgetResult(
+            widget_id, None, error=f"{what} {favourite} not found in {table.season} season"
+        )
+    return WidgetResult(widget_id, found)

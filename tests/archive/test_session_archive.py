@@ -35,8 +35,8 @@ from pypole_gql.archive import (
 )
 from pypole_gql.db.engine import Database
 from pypole_gql.db.migrate import upgrade_async
+from pypole_gql.domain.race_names import match_race
 from pypole_gql.resources import Resources
-from pypole_gql.services.sessions import match_race
 from pypole_gql.upstream.fastf1 import FORMAT_VERSION
 from pypole_gql.upstream.fastf1.payload import (
     MAGIC,

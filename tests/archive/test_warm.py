@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from pypole_gql.archive import ArchiveKey, FolderStore
-from pypole_gql.services.sessions import match_race
+from pypole_gql.domain.race_names import match_race
 from tests.archive.test_session_archive import flush
 from tests.plugins.app import ClientFactory, resources_of
 from tests.plugins.fastf1 import fastf1_app_settings

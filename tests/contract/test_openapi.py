@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute, Mount, Route
 
 from pypole_gql.cli import main as cli_main
-from pypole_gql.rest import api_routes, schemas, session_schemas
+from pypole_gql.rest import api_routes, jolpica_schemas, schemas, session_schemas
 from pypole_gql.rest.openapi import build_openapi, render_openapi
 from tests.jolpica_support import jolpica_app
 from tests.plugins.app import ClientFactory
@@ -191,17 +191,21 @@ async def test_jolpica_responses_match_the_document(
     base = "/api/v1/jolpica"
     async with jolpica_app(make_client, replay) as client:
         cases: list[tuple[str, str, type[BaseModel] | None]] = [
-            ("/schedule?season=2023", "/schedule", schemas.ScheduleBody),
-            ("/schedule/2023", "/schedule/{season}", schemas.ScheduleBody),
-            ("/schedule/next", "/schedule/next", schemas.NextRaceBody),
-            ("/standings/drivers?season=2023", "/standings/drivers", schemas.DriverStandingsBody),
+            ("/schedule?season=2023", "/schedule", jolpica_schemas.ScheduleBody),
+            ("/schedule/2023", "/schedule/{season}", jolpica_schemas.ScheduleBody),
+            ("/schedule/next", "/schedule/next", jolpica_schemas.NextRaceBody),
+            (
+                "/standings/drivers?season=2023",
+                "/standings/drivers",
+                jolpica_schemas.DriverStandingsBody,
+            ),
             (
                 "/standings/constructors?season=2023&round=5",
                 "/standings/constructors",
-                schemas.ConstructorStandingsBody,
+                jolpica_schemas.ConstructorStandingsBody,
             ),
-            ("/results/2023/9", "/results/{season}/{round}", schemas.RaceResultsBody),
-            ("/qualifying/2023/9", "/qualifying/{season}/{round}", schemas.RaceResultsBody),
+            ("/results/2023/9", "/results/{season}/{round}", jolpica_schemas.RaceResultsBody),
+            ("/qualifying/2023/9", "/qualifying/{season}/{round}", jolpica_schemas.RaceResultsBody),
             ("/results/2023/99", "/results/{season}/{round}", None),
             ("/schedule/abc", "/schedule/{season}", None),
             ("/standings/drivers?season=1800", "/standings/drivers", None),
@@ -213,7 +217,7 @@ async def test_jolpica_responses_match_the_document(
         # The replay's "current" season depends on today's date: 200 or 404, both documented.
         current = await client.get(base + "/schedule/current")
         ok = current.status_code == 200
-        check(current, base + "/schedule/current", schemas.ScheduleBody if ok else None)
+        check(current, base + "/schedule/current", jolpica_schemas.ScheduleBody if ok else None)
 
 
 async def test_fastf1_responses_match_the_document(sessions_app: SessionsApp) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from pypole_gql.domain.race_names import match_race, normalise_name
 from pypole_gql.errors import BadUserInput
-from pypole_gql.services.sessions import match_race, normalise_name
 from tests.jolpica_oracle import oracle_for
 from tests.plugins.app import TEST_SECRET, ClientFactory, resources_of
 from tests.plugins.fastf1 import SessionsApp, fastf1_app_settings

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pypole_gql.replay.ergast import ErgastCsvDatabase
-from pypole_gql.upstream.jolpica import (
+from pypole_gql.upstream.jolpica_parse import (
     parse_constructor_standings,
     parse_driver_standings,
     parse_results,

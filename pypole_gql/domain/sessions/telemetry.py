@@ -7,6 +7,7 @@ samples of a :class:`Trace` fall in a lap, distance by integration, even downsam
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -81,11 +82,10 @@ def lap_telemetry(
     """
     check_max_points(max_points)
     lap = find_lap(data, driver, lap_number)
-    car = data.car
-    if car is None or lap.driver_number not in car.spans:
+    window = lap_samples(data.car, lap)
+    if window is None:
         return None
-    rows, start_ns = lap_rows(car, lap)
-    session_ns = car.session_time[rows].astype(np.int64) * car.time_unit_ns
+    car, rows, start_ns, session_ns = window
     time = (session_ns - start_ns) / NS_PER_S
     speed = np.asarray(car.channels["speed"][rows], dtype=np.float64)
     distance = integrate_distance(time, speed)
@@ -128,18 +128,36 @@ def downsample(n: int, max_points: int | None) -> Rows:
     return np.rint(np.linspace(0, n - 1, max_points)).astype(np.intp)
 
 
-def lap_rows(trace: Trace, lap: Lap) -> tuple[Rows, int]:
-    """The rows of ``trace`` in the lap's ``[LapStartTime, Time]`` and the start in ns.
+class LapSamples(NamedTuple):
+    """The samples of a :class:`Trace` in one lap (see :func:`lap_samples`)."""
 
-    The driver must be in ``trace.spans``. A lap without a start or an end time has no
-    rows (start 0).
+    trace: Trace
+    rows: Rows
+    #: The lap's start (ns of session time; 0 for a lap without one).
+    start_ns: int
+    #: Each row's session time, in ns.
+    session_ns: IntArray
+
+
+def lap_samples(trace: Trace | None, lap: Lap) -> LapSamples | None:
+    """The rows of ``trace`` in the lap's ``[LapStartTime, Time]``, with the lap's start and
+    each row's session time.
+
+    ``None`` when ``trace`` holds no samples of the lap's driver (the data is not
+    available). A lap without a start or an end time has no rows (start 0).
     """
+    if trace is None or lap.driver_number not in trace.spans:
+        return None
     start, stop = trace.spans[lap.driver_number]
     if lap.lap_start_time is None or lap.time is None:
-        return slice(start, start), 0
-    start_ns = seconds_to_ns(lap.lap_start_time)
-    end_ns = seconds_to_ns(lap.time)
-    return _window(trace, lap.driver_number, start, stop, start_ns, end_ns), start_ns
+        rows: Rows = slice(start, start)
+        start_ns = 0
+    else:
+        start_ns = seconds_to_ns(lap.lap_start_time)
+        end_ns = seconds_to_ns(lap.time)
+        rows = _window(trace, lap.driver_number, start, stop, start_ns, end_ns)
+    session_ns = trace.session_time[rows].astype(np.int64) * trace.time_unit_ns
+    return LapSamples(trace, rows, start_ns, session_ns)
 
 
 def integrate_distance(time: FloatArray, speed: FloatArray) -> FloatArray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from pypole_gql.domain.sessions.laps import fastest_lap, find_lap
 from pypole_gql.domain.sessions.model import NS_PER_S, FloatArray, Lap, SessionData
-from pypole_gql.domain.sessions.telemetry import check_max_points, downsample, lap_rows
+from pypole_gql.domain.sessions.telemetry import check_max_points, downsample, lap_samples
 from pypole_gql.errors import BadUserInput, NotFound
 
 
@@ -55,11 +55,10 @@ def track_map(
     """
     check_max_points(max_points)
     chosen = _pick_lap(data, driver, lap)
-    pos = data.position
-    if pos is None or chosen.driver_number not in pos.spans:
+    window = lap_samples(data.position, chosen)
+    if window is None:
         return None
-    rows, start_ns = lap_rows(pos, chosen)
-    session_ns = pos.session_time[rows].astype(np.int64) * pos.time_unit_ns
+    pos, rows, start_ns, session_ns = window
     n = int(session_ns.shape[0])
     keep = downsample(n, max_points)
 
