@@ -36,6 +36,11 @@ from pypole_gql.logging import get_logger
 
 log = get_logger("pypole.redis")
 
+#: Seconds to open a connection, handshake included. Generous for a local Redis on purpose:
+#: a burst opens many connections at once on a busy event loop, and a connect timed out
+#: there reads as Redis down (the breaker opens, every instance loads on its own). A dead
+#: Redis refuses at once; only a black-holed one costs this, once per cool-down.
+DEFAULT_CONNECT_TIMEOUT: Final = 1.0
 #: Seconds the breaker first keeps calls away from a Redis that looks down, and at most.
 DEFAULT_COOLDOWN: Final = 1.0
 DEFAULT_MAX_COOLDOWN: Final = 10.0
@@ -133,7 +138,7 @@ class RedisLink:
         cls,
         url: str,
         *,
-        connect_timeout: float = 0.25,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         socket_timeout: float = 0.5,
         max_connections: int = 64,
         cooldown: float = DEFAULT_COOLDOWN,

@@ -39,7 +39,7 @@ from pypole_gql.cache.locks import LoadLock
 from pypole_gql.cache.stores import CacheStore, RedisStore, open_store
 from pypole_gql.errors import UpstreamUnavailable
 from pypole_gql.logging import count_cache, get_logger
-from pypole_gql.redis_link import RedisLink
+from pypole_gql.redis_link import DEFAULT_CONNECT_TIMEOUT, RedisLink
 
 __all__ = ["DEFAULT_STALE_GRACE", "Cache", "CacheStats"]
 
@@ -159,7 +159,7 @@ class Cache:
         lock_ttl: float = 10.0,
         lock_wait: float = 60.0,
         breaker_cooldown: float = 2.0,
-        connect_timeout: float = 0.25,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         socket_timeout: float = 0.5,
         memory_max_bytes: int = 128 * 1024 * 1024,
         memory_max_entries: int = 10_000,

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from pypole_gql.cache.memo import ExpiringLRU
 from pypole_gql.logging import get_logger
-from pypole_gql.redis_link import UNAVAILABLE, Breaker, RedisLink
+from pypole_gql.redis_link import DEFAULT_CONNECT_TIMEOUT, UNAVAILABLE, Breaker, RedisLink
 
 log = get_logger("pypole.cache")
 
@@ -178,7 +178,7 @@ class RedisStore:
         cls,
         url: str,
         *,
-        connect_timeout: float = 0.25,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         socket_timeout: float = 0.5,
         max_connections: int = 64,
         breaker_cooldown: float = 2.0,
@@ -238,7 +238,7 @@ def open_store(
     redis_url: str | None,
     *,
     redis: RedisLink | None = None,
-    connect_timeout: float = 0.25,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     socket_timeout: float = 0.5,
     breaker_cooldown: float = 2.0,
     memory_max_bytes: int = 128 * 1024 * 1024,

@@ -26,7 +26,7 @@ from limits.errors import StorageError
 
 from pypole_gql.errors import UpstreamUnavailable
 from pypole_gql.logging import get_logger
-from pypole_gql.redis_link import RedisLink
+from pypole_gql.redis_link import DEFAULT_CONNECT_TIMEOUT, RedisLink
 
 log = get_logger("pypole.upstream")
 
@@ -64,7 +64,7 @@ class OutboundBudget:
         redis_url: str | None = None,
         key_prefix: str = "pypole-budget",
         max_wait: float = 5.0,
-        connect_timeout: float = 0.25,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         socket_timeout: float = 0.5,
     ) -> None:
         items = parse_many(rate)
