@@ -12,6 +12,7 @@ from starlette.routing import Route
 from pypole_gql.cache.graphql_keys import ResponseCache
 from pypole_gql.cache.rest_keys import RestResponseCache
 from pypole_gql.config import ConfigError, Settings
+from pypole_gql.graphql.limits import MAX_TOKENS
 from pypole_gql.graphql.persisted import ManifestError, PersistedQueries, load_manifest
 from pypole_gql.graphql.schema import build_schema
 from pypole_gql.graphql.view import make_view
@@ -75,7 +76,7 @@ def create_app(
         # On the cache's clock: fresh-until times come from it.
         now = clock or time.time
         response_cache = ResponseCache(
-            schema, introspection=settings.introspection_enabled, clock=now
+            schema, introspection=settings.introspection_enabled, max_tokens=MAX_TOKENS, clock=now
         )
         rest_response_cache = RestResponseCache(clock=now)
         app.add_middleware(rest_response_cache.wrap)

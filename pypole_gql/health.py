@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pypole_gql.resources import Resources, get_resources
+from pypole_gql.resources import get_resources
 from pypole_gql.version import SERVICE_NAME, package_version
 from pypole_gql.web.responses import ORJSONResponse
 
@@ -18,19 +16,8 @@ async def live(_request: Request) -> Response:
     return ORJSONResponse({"status": "ok"})
 
 
-async def readiness_report(resources: Resources) -> tuple[dict[str, Any], int]:
-    """The body and status of a readiness check (also ``/api/v1/health``'s)."""
-    checks = await resources.readiness()
-    ok = all(checks.values())
-    body = {
-        "status": "ok" if ok else "unavailable",
-        "checks": {name: ("ok" if good else "failing") for name, good in checks.items()},
-    }
-    return body, 200 if ok else 503
-
-
 async def ready(request: Request) -> Response:
-    body, status = await readiness_report(get_resources(request))
+    body, status = await get_resources(request).readiness_report()
     return ORJSONResponse(body, status_code=status)
 
 

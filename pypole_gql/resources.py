@@ -76,6 +76,17 @@ class Resources:
         )
         return {name: result is True for name, result in zip(probes, results, strict=True)}
 
+    async def readiness_report(self) -> tuple[dict[str, Any], int]:
+        """The body and status of a readiness check (``/health/ready`` and
+        ``/api/v1/health`` answer it): 503 when a dependency is failing."""
+        checks = await self.readiness()
+        ok = all(checks.values())
+        body = {
+            "status": "ok" if ok else "unavailable",
+            "checks": {name: ("ok" if good else "failing") for name, good in checks.items()},
+        }
+        return body, 200 if ok else 503
+
 
 @asynccontextmanager
 async def build_resources(

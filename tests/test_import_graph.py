@@ -134,3 +134,59 @@ def test_a_circle_is_found() -> None:
 
 def test_the_package_has_no_import_circle() -> None:
     assert _cycles(_graph()) == []
+
+
+#: The package's rooms, bottom first. A module may import its own room, a room of its own
+#: layer, or a room below; never one above. The edges (GraphQL, REST, health, the docs
+#: pages) sit side by side: GraphQL's widget data is the REST body shape (``rest.shapes``).
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"version", "config", "clock", "errors", "logging"}),
+    frozenset({"domain"}),
+    frozenset({"web", "redis_link", "ratelimit"}),
+    frozenset({"upstream", "db"}),
+    frozenset({"cache", "archive", "auth"}),
+    frozenset({"services"}),
+    frozenset({"resources"}),
+    frozenset({"docs", "middleware", "health", "graphql", "rest", "replay"}),
+    frozenset({"app", "cli", "__main__"}),
+)
+
+
+def _room(module: str) -> str:
+    room = module.split(".")[1] if "." in module else module
+    return "cli" if room.startswith("cli_") else room
+
+
+def _layer(room: str) -> int:
+    for depth, rooms in enumerate(LAYERS):
+        if room in rooms:
+            return depth
+    raise AssertionError(f"room {room!r} is in no layer: add it to LAYERS")
+
+
+def test_every_room_has_a_layer() -> None:
+    for module in _graph():
+        if module != "pypole_gql":
+            _layer(_room(module))
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if module != "pypole_gql"
+        for target in targets
+        if target != "pypole_gql" and _layer(_room(target)) > _layer(_room(module))
+    )
+
+
+def test_no_import_points_up_a_layer() -> None:
+    assert _upward(_graph()) == []
+
+
+def test_an_upward_import_is_found() -> None:
+    graph = {
+        "pypole_gql.services.warm": {"pypole_gql.resources", "pypole_gql.domain.f1"},
+        "pypole_gql.graphql.widgets": {"pypole_gql.rest.shapes"},
+    }
+    assert _upward(graph) == ["pypole_gql.services.warm -> pypole_gql.resources"]

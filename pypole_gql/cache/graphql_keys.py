@@ -44,7 +44,6 @@ from pypole_gql.cache.responses import (
     ResponseLayer,
     app_version,
 )
-from pypole_gql.graphql.limits import MAX_TOKENS
 
 __all__ = ["MAX_REQUEST_BYTES", "ResponseCache"]
 
@@ -81,9 +80,9 @@ def _schema_fingerprint(schema: Schema, introspection: bool) -> bytes:
     return digest.digest()[:16]
 
 
-def _parse_document(query: str) -> _Document | None:
+def _parse_document(query: str, max_tokens: int) -> _Document | None:
     try:
-        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+        document = parse(query, no_location=True, max_tokens=max_tokens)
     except Exception:
         # Syntax errors, too many tokens, too deep for the parser: the view answers them.
         return None
@@ -125,12 +124,15 @@ class ResponseCache(ResponseLayer):
         schema: Schema,
         *,
         introspection: bool,
+        max_tokens: int,
         path: str = "/graphql",
         clock: Callable[[], float] = time.time,
         front_max_entries: int = FRONT_MAX_ENTRIES,
         front_max_bytes: int = FRONT_MAX_BYTES,
     ) -> None:
-        """``clock`` must be the app cache's clock: fresh-until times come from it."""
+        """``clock`` must be the app cache's clock: fresh-until times come from it.
+        ``max_tokens``: the GraphQL view's bound on a document (a longer one is not parsed
+        here either; the view answers it)."""
         super().__init__(
             clock=clock,
             front_max_entries=front_max_entries,
@@ -140,6 +142,7 @@ class ResponseCache(ResponseLayer):
         self._path = path
         self._schema = schema
         self._introspection = introspection
+        self._max_tokens = max_tokens
         self._fingerprint: bytes | None = None
         self._documents: LRUCache[str, _Document | None] = lru(DOCUMENT_MEMO_ENTRIES)
         # Raw request (method, query string or body) -> key: a repeat skips JSON parsing,
@@ -280,7 +283,7 @@ class ResponseCache(ResponseLayer):
         try:
             return memo[query]
         except KeyError:
-            document = memo[query] = _parse_document(query)
+            document = memo[query] = _parse_document(query, self._max_tokens)
             return document
 
     def _key(self, request: _Request) -> str:

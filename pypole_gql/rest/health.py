@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pypole_gql.health import readiness_report
 from pypole_gql.resources import get_resources
 from pypole_gql.rest.responses import errors
 from pypole_gql.rest.schemas import HealthBody
@@ -28,5 +27,5 @@ router = APIRouter(tags=["health"])
     },
 )
 async def health(request: Request) -> Response:
-    body, status = await readiness_report(get_resources(request))
+    body, status = await get_resources(request).readiness_report()
     return ORJSONResponse(body, status_code=status)

@@ -14,17 +14,34 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from pypole_gql.archive import ArchiveKey, not_archivable
 from pypole_gql.domain.f1 import Race
 from pypole_gql.domain.params import SESSION_TYPES
 from pypole_gql.errors import AppError, NotFound
 from pypole_gql.logging import get_logger
-from pypole_gql.resources import Resources
 from pypole_gql.upstream.fastf1.payload import encode_payload
 
+if TYPE_CHECKING:
+    from pypole_gql.config import Settings
+    from pypole_gql.services.f1 import F1Service
+    from pypole_gql.services.sessions import SessionService
+
 log = get_logger("pypole.warm")
+
+
+class Resources(Protocol):
+    """What warming reads of the app's resources (:class:`pypole_gql.resources.Resources`
+    has these): the services go through, the settings bound the concurrency."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def f1(self) -> F1Service: ...
+    @property
+    def sessions(self) -> SessionService: ...
+
 
 #: Jolpica's names of each session type in a weekend's schedule (the race is always there).
 _SCHEDULE_NAMES: Final = {
