@@ -12,9 +12,11 @@ from limits import RateLimitItem
 from pypole_gql.errors import RateLimited
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    """The outcome of charging one request: whether it may proceed and what to tell the client.
+    """The outcome of charging one request: whether it may proceed and what to tell the client
+    (read-only by convention: not frozen, since one is built for every charged request and a
+    frozen dataclass costs twice as much to build).
 
     ``limit`` is the policy reported in the headers: the one that refused the request, or else
     the one closest to running out. ``policies`` lists every policy that was charged;

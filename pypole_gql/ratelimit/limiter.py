@@ -172,13 +172,13 @@ class RateLimiter:
                     index = i
         reset_time, remaining = results[index]
         return Decision(
-            allowed=remaining >= 0,
-            limit=charges[index].item,
-            remaining=max(0, remaining),
-            reset_at=max(reset_time, now),
-            reset_after=max(0, math.ceil(reset_time - now)),
-            policies=budget.policies,
-            policy_header=budget.policy_header,
+            remaining >= 0,  # allowed
+            charges[index].item,  # limit
+            max(0, remaining),  # remaining
+            max(reset_time, now),  # reset_at
+            max(0, math.ceil(reset_time - now)),  # reset_after
+            budget.policies,
+            budget.policy_header,
         )
 
     async def _store(
