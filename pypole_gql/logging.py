@@ -393,23 +393,32 @@ class _Logger:
             )
         return self._bound
 
-    def debug(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().debug(event, *args, **kw)
+    # The logging methods are those of the bound logger in force, handed out as they are
+    # (no call of our own in between, which would pack the event's fields once more).
 
-    def info(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().info(event, *args, **kw)
+    @property
+    def debug(self) -> Any:
+        return self._current().debug
 
-    def warning(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().warning(event, *args, **kw)
+    @property
+    def info(self) -> Any:
+        return self._current().info
 
-    def error(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().error(event, *args, **kw)
+    @property
+    def warning(self) -> Any:
+        return self._current().warning
 
-    def exception(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().exception(event, *args, **kw)
+    @property
+    def error(self) -> Any:
+        return self._current().error
 
-    def critical(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().critical(event, *args, **kw)
+    @property
+    def exception(self) -> Any:
+        return self._current().exception
+
+    @property
+    def critical(self) -> Any:
+        return self._current().critical
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._current(), name)
