@@ -125,7 +125,7 @@ class RateLimitMiddleware:
                 existing = message.get("headers", ())
                 for name, _ in existing:
                     # A handler that reported a stricter policy itself (AuthRateLimit) wins.
-                    if name.lower() == b"ratelimit":
+                    if len(name) == 9 and name.lower() == b"ratelimit":
                         break
                 else:
                     message["headers"] = [*existing, *headers]
