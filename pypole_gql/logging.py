@@ -40,11 +40,15 @@ _SENSITIVE_TEXT = re.compile(
 _LEVEL_NAMES: Final = {"warn": "warning", "exception": "error"}
 #: The most bytes of log lines kept before they are written (see _BatchedLines).
 _BATCH_BYTES = 64 * 1024
+#: The fewest characters a match of _SENSITIVE_TEXT holds (``eyJa.b.``).
+_SHORTEST_SECRET_TEXT: Final = 7
+#: Values with nothing inside to redact.
+_PLAIN_TYPES: Final = frozenset({int, float, bool, type(None)})
 # Keys whose values are safe even though their names look sensitive.
 _SAFE_KEYS = frozenset({"token_type", "tokens", "max_tokens"})
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestStats:
     """Counters for one request, reported in its access log line."""
 
@@ -115,13 +119,18 @@ def redact_secrets(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """structlog processor: hide passwords, tokens and Authorization headers in an event."""
+    sensitive = _sensitive_key
     for key, value in event_dict.items():
         # Replacing the values of existing keys while iterating is fine (no key is added).
-        if _sensitive_key(key):
+        if sensitive(key):
             event_dict[key] = REDACTED
         elif type(value) is str:
-            event_dict[key] = _redact_text(value)
-        elif value is not None and type(value) not in (int, float, bool):
+            # _redact_text, inline: every access line runs this for each of its strings.
+            if len(value) >= _SHORTEST_SECRET_TEXT and (
+                "eyJ" in value or "$argon2" in value or "bearer" in value.lower()
+            ):
+                event_dict[key] = _SENSITIVE_TEXT.sub(REDACTED, value)
+        elif type(value) not in _PLAIN_TYPES:
             event_dict[key] = _redact_value(key, value)
     return event_dict
 
@@ -384,23 +393,32 @@ class _Logger:
             )
         return self._bound
 
-    def debug(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().debug(event, *args, **kw)
+    # The logging methods are those of the bound logger in force, handed out as they are
+    # (no call of our own in between, which would pack the event's fields once more).
 
-    def info(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().info(event, *args, **kw)
+    @property
+    def debug(self) -> Any:
+        return self._current().debug
 
-    def warning(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().warning(event, *args, **kw)
+    @property
+    def info(self) -> Any:
+        return self._current().info
 
-    def error(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().error(event, *args, **kw)
+    @property
+    def warning(self) -> Any:
+        return self._current().warning
 
-    def exception(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().exception(event, *args, **kw)
+    @property
+    def error(self) -> Any:
+        return self._current().error
 
-    def critical(self, event: str, *args: Any, **kw: Any) -> Any:
-        return self._current().critical(event, *args, **kw)
+    @property
+    def exception(self) -> Any:
+        return self._current().exception
+
+    @property
+    def critical(self) -> Any:
+        return self._current().critical
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._current(), name)

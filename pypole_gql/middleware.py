@@ -16,9 +16,27 @@ log = get_logger("pypole.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+#: Random ids drawn from the system's generator at once (one ``getrandom`` call for as
+#: many requests): see :func:`new_request_id`.
+_IDS_PER_DRAW = 256
+_random_bytes = bytearray()
+
+
+def _forget_random_bytes() -> None:
+    # A forked worker must not hand out the ids its parent drew.
+    _random_bytes.clear()
+
+
+os.register_at_fork(after_in_child=_forget_random_bytes)
+
+
 def new_request_id() -> str:
-    """A random id in the form of ``uuid.uuid4().hex``, for a fraction of its cost."""
-    raw = bytearray(os.urandom(16))
+    """A random id in the form of ``uuid.uuid4().hex``, for a fraction of its cost: the
+    same 122 random bits from ``os.urandom``, drawn for many ids at a time."""
+    if not _random_bytes:
+        _random_bytes.extend(os.urandom(16 * _IDS_PER_DRAW))
+    raw = _random_bytes[-16:]
+    del _random_bytes[-16:]
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
     return raw.hex()
@@ -45,20 +63,21 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         incoming = None
-        for name, value in scope.get("headers", []):
+        for name, value in scope.get("headers", ()):
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
         request_id = (
             incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
         )
+        request_id_header = (b"x-request-id", request_id.encode())
         stats = RequestStats()
         id_token = request_id_var.set(request_id)
         stats_token = request_stats_var.set(stats)
         freshness, freshness_token = track()
         scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
         status = 500
         response_started = False
 
@@ -67,9 +86,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", ()), request_id_header]
             await send(message)
 
         try:

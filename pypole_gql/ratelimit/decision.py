@@ -12,12 +12,15 @@ from limits import RateLimitItem
 from pypole_gql.errors import RateLimited
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
-    """The outcome of charging one request: whether it may proceed and what to tell the client.
+    """The outcome of charging one request: whether it may proceed and what to tell the client
+    (read-only by convention: not frozen, since one is built for every charged request and a
+    frozen dataclass costs twice as much to build).
 
     ``limit`` is the policy reported in the headers: the one that refused the request, or else
-    the one closest to running out. ``policies`` lists every policy that was charged.
+    the one closest to running out. ``policies`` lists every policy that was charged;
+    ``policy_header`` is their ``RateLimit-Policy`` value (worked out from them when empty).
     """
 
     allowed: bool
@@ -26,6 +29,10 @@ class Decision:
     reset_at: float
     reset_after: int
     policies: tuple[RateLimitItem, ...]
+    policy_header: str = ""
+
+    def _policy(self) -> str:
+        return self.policy_header or policy_header(self.policies)
 
     @property
     def detail(self) -> str:
@@ -37,7 +44,7 @@ class Decision:
         amount = str(self.limit.amount)
         remaining = str(self.remaining)
         headers = {
-            "RateLimit-Policy": _policy_header(self.policies),
+            "RateLimit-Policy": self._policy(),
             "RateLimit": f"limit={amount}, remaining={remaining}, reset={self.reset_after}",
             "X-RateLimit-Limit": amount,
             "X-RateLimit-Remaining": remaining,
@@ -50,10 +57,10 @@ class Decision:
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
         """:meth:`headers` as ASGI header pairs (lower-case names), built directly: every
         limited response carries them."""
-        amount = str(self.limit.amount).encode()
-        remaining = str(self.remaining).encode()
+        amount = b"%d" % self.limit.amount
+        remaining = b"%d" % self.remaining
         headers = [
-            (b"ratelimit-policy", _policy_header(self.policies).encode()),
+            (b"ratelimit-policy", self._policy().encode()),
             (
                 b"ratelimit",
                 b"limit=%b, remaining=%b, reset=%d" % (amount, remaining, self.reset_after),
@@ -74,5 +81,6 @@ class Decision:
 
 
 @functools.lru_cache(maxsize=64)
-def _policy_header(policies: tuple[RateLimitItem, ...]) -> str:
+def policy_header(policies: tuple[RateLimitItem, ...]) -> str:
+    """The ``RateLimit-Policy`` value of ``policies``: ``<limit>;w=<window seconds>`` each."""
     return ", ".join(f"{p.amount};w={p.get_expiry()}" for p in policies)

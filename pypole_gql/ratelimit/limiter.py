@@ -19,7 +19,7 @@ from starlette.types import Scope
 from pypole_gql.config import ConfigError, Settings
 from pypole_gql.logging import get_logger
 from pypole_gql.ratelimit.client_ip import ClientResolver
-from pypole_gql.ratelimit.decision import Decision
+from pypole_gql.ratelimit.decision import Decision, policy_header
 from pypole_gql.ratelimit.windows import Charge, MemoryWindows, RedisWindows
 from pypole_gql.redis_link import RedisLink
 
@@ -40,6 +40,18 @@ def _parse_limits(value: str, setting: str) -> tuple[RateLimitItem, ...]:
     if not items:
         raise ConfigError(f"{setting} is empty")
     return items
+
+
+class _Budget:
+    """The policies one kind of request is charged against, and what the answer reports
+    about all of them (worked out once: every charged request sends it)."""
+
+    __slots__ = ("charges", "policies", "policy_header")
+
+    def __init__(self, charges: tuple[Charge, ...]) -> None:
+        self.charges = charges
+        self.policies = tuple(charge.item for charge in charges)
+        self.policy_header = policy_header(self.policies)
 
 
 class RateLimiter:
@@ -70,13 +82,9 @@ class RateLimiter:
         self.clients = ClientResolver(trusted_proxies)
         api = [Charge("api", item, item.amount, item.get_expiry()) for item in self.limits]
         auth = [Charge("auth", item, item.amount, item.get_expiry()) for item in self.auth_limits]
-        self._api_charges = tuple(api)
-        self._auth_charges = tuple(auth)
-        self._both_charges = (*api, *auth)
-        self._policies = {
-            charges: tuple(charge.item for charge in charges)
-            for charges in (self._api_charges, self._auth_charges, self._both_charges)
-        }
+        self._api = _Budget(tuple(api))
+        self._auth = _Budget(tuple(auth))
+        self._both = _Budget((*api, *auth))
         self._memory = MemoryWindows()
         self._own_link = False
         if redis is None and redis_url:
@@ -130,8 +138,9 @@ class RateLimiter:
 
         Never raises for a store failure: Redis errors fall back to the in-process store.
         """
-        bucket = self.clients.bucket(self.clients.client_ip(scope))
-        return await self._charge(bucket, self._both_charges if auth else self._api_charges)
+        clients = self.clients
+        bucket = clients.bucket(clients.client_ip(scope))
+        return await self._charge(bucket, self._both if auth else self._api)
 
     async def hit_auth(self, conn: HTTPConnection) -> Decision:
         """Charge a login or register attempt to the auth budget alone.
@@ -143,14 +152,18 @@ class RateLimiter:
         :class:`~pypole_gql.errors.RateLimited` when refused.
         """
         bucket = self.clients.bucket(self.clients.client_ip(conn.scope))
-        decision = await self._charge(bucket, self._auth_charges)
+        decision = await self._charge(bucket, self._auth)
         if not decision.allowed:
             raise decision.error()
         return decision
 
-    async def _charge(self, bucket: str, charges: tuple[Charge, ...]) -> Decision:
+    async def _charge(self, bucket: str, budget: _Budget) -> Decision:
         now = time.time()
-        results = await self._store(bucket, charges, now)
+        charges = budget.charges
+        if self._link is None:  # no Redis configured: no round trip to wait for
+            results = self._memory.charge(bucket, charges, now)
+        else:
+            results = await self._store(bucket, charges, now)
         # The policy to report: the one that refused, else the one closest to running out.
         index = len(results) - 1
         if results[index].remaining >= 0:
@@ -159,12 +172,13 @@ class RateLimiter:
                     index = i
         reset_time, remaining = results[index]
         return Decision(
-            allowed=remaining >= 0,
-            limit=charges[index].item,
-            remaining=max(0, remaining),
-            reset_at=max(reset_time, now),
-            reset_after=max(0, math.ceil(reset_time - now)),
-            policies=self._policies[charges],
+            remaining >= 0,  # allowed
+            charges[index].item,  # limit
+            max(0, remaining),  # remaining
+            max(reset_time, now),  # reset_at
+            max(0, math.ceil(reset_time - now)),  # reset_after
+            budget.policies,
+            budget.policy_header,
         )
 
     async def _store(

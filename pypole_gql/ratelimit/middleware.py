@@ -122,13 +122,13 @@ class RateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                existing = list(message.get("headers", ()))
+                existing = message.get("headers", ())
                 for name, _ in existing:
                     # A handler that reported a stricter policy itself (AuthRateLimit) wins.
-                    if name.lower() == b"ratelimit":
+                    if len(name) == 9 and name.lower() == b"ratelimit":
                         break
                 else:
-                    message["headers"] = existing + headers
+                    message["headers"] = [*existing, *headers]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
