@@ -38,8 +38,8 @@ def main(argv: list[str]) -> None:
         f"{year} {race} {kind}: {len(data.results)} results, {len(data.weather)} weather, "
         f"{len(data.race_control)} race control, {len(data.track_status)} track status rows"
     )
-    for name, (raw, packed) in sizes.items():
-        print(f"{name:>20}: raw {raw:>10,} B   compressed {packed:>10,} B")
+    for name, (raw_size, packed) in sizes.items():
+        print(f"{name:>20}: raw {raw_size:>10,} B   compressed {packed:>10,} B")
     (b_raw, b_packed), (a_raw, a_packed) = sizes.values()
     print(
         f"{'growth':>20}: raw {100 * (a_raw / b_raw - 1):+.1f} %   "

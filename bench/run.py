@@ -30,6 +30,8 @@ from bench.servers import REPO_ROOT, Server, ServerError, Stack, cpu_seconds
 from pypole_gql.cli import DefaultsHelpFormatter
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
+#: Issue #13's goal for figures 1 and 2: a cached answer at >= 0.8x a plain endpoint's rate.
+CACHED_HIT_GOAL = 0.8
 
 #: Figure 1 and 8: a season's schedule with circuits.
 SCHEDULE = (
@@ -187,6 +189,11 @@ def graphql_body(
     if name:
         payload["operationName"] = name
     return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _judge(figure: Figure, goal: float) -> None:
+    ratio = figure.rows[0].extra["ratio"]
+    figure.summary += f"; goal >= {goal:.2f}: {'met' if ratio >= goal else 'NOT met'}"
 
 
 class Bench:
@@ -388,14 +395,14 @@ class Bench:
         app = self.shared_app()
         body = graphql_body(SCHEDULE, {"year": 2023})
         self._versus_plain(figure, app, "schedule", f"{app.url}/graphql", body)
-        ratio = figure.rows[0].extra["ratio"]
-        figure.summary += f"; goal >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'}"
+        _judge(figure, CACHED_HIT_GOAL)
         return figure
 
     def figure_2(self) -> Figure:
         figure = Figure(2, "cached REST shim route (/api/v1/jolpica/schedule/2023) vs plain")
         app = self.shared_app()
         self._versus_plain(figure, app, "rest", f"{app.url}/api/v1/jolpica/schedule/2023", None)
+        _judge(figure, CACHED_HIT_GOAL)
         return figure
 
     def figure_9(self) -> Figure:
