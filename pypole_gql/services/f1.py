@@ -22,7 +22,7 @@ from typing import Any, Final, Protocol, TypeVar
 import orjson
 
 from pypole_gql.cache import Cache
-from pypole_gql.clock import service_clock
+from pypole_gql.clock import service_clock, utcnow
 from pypole_gql.config import Settings
 from pypole_gql.domain import params
 from pypole_gql.domain.f1 import (
@@ -67,10 +67,6 @@ Row = TypeVar("Row", bound=_FromJolpica)
 RESULTS_SETTLE: Final = timedelta(days=1)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class F1Service:
     """Cached championship data from Jolpica.
 
@@ -88,7 +84,7 @@ class F1Service:
         *,
         live_ttl: int,
         archive_ttl: int,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._client = client
         self._cache = cache

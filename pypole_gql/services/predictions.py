@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
+from pypole_gql.clock import utcnow
 from pypole_gql.db.engine import Database
 from pypole_gql.db.models import PredictionRow, as_utc
 from pypole_gql.db.predictions import PredictionRepository
@@ -58,10 +59,6 @@ RECENT_LIMIT: Final = 50
 RESULTS_NOT_AVAILABLE: Final = "Race results not yet available"
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def race_not_found(season: int, round_: int) -> NotFound:
     return NotFound(f"Race not found: {season} round {round_}")
 
@@ -77,7 +74,7 @@ class PredictionService:
     """
 
     def __init__(
-        self, db: Database, f1: F1Service, *, clock: Callable[[], datetime] = _utcnow
+        self, db: Database, f1: F1Service, *, clock: Callable[[], datetime] = utcnow
     ) -> None:
         self._db = db
         self._f1 = f1

@@ -11,8 +11,9 @@ timing data. A FastF1 failure leaves those two ``None``; it never fails the hub.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
+from pypole_gql.clock import utcnow
 from pypole_gql.domain import params
 from pypole_gql.domain.calendar import (
     SessionKind,
@@ -36,10 +37,6 @@ from pypole_gql.services.sessions import SessionService
 log = get_logger("pypole.race_weekend")
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class RaceWeekendService:
     """Race-weekend hubs. Jolpica down with nothing cached is ``UpstreamUnavailable``; an
     impossible season or round is ``BadUserInput``."""
@@ -49,7 +46,7 @@ class RaceWeekendService:
         f1: F1Service,
         sessions: SessionService,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._f1 = f1
         self._sessions = sessions

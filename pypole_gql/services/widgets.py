@@ -17,9 +17,10 @@ exception (REST: 200 with ``error`` in the body). Only bugs escape.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final, TypeVar
 
+from pypole_gql.clock import utcnow
 from pypole_gql.domain import params
 from pypole_gql.domain.calendar import race_data_published
 from pypole_gql.domain.f1 import (
@@ -69,10 +70,6 @@ SIGN_IN: Final = "Sign in to see this widget"
 Entry = TypeVar("Entry", DriverStanding, ConstructorStanding)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class WidgetService:
     """The widget catalogue and each widget's data; see the module docstring."""
 
@@ -83,7 +80,7 @@ class WidgetService:
         profiles: ProfileService,
         predictions: PredictionService,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._f1 = f1
         self._sessions = sessions
