@@ -93,7 +93,8 @@ def _sensitive_key(key: str) -> bool:
     return key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key) is not None
 
 
-def _redact_text(value: str) -> str:
+def redact_text(value: str) -> str:
+    """``value`` with the bearer tokens, JWTs and password hashes inside it hidden."""
     # Every match of _SENSITIVE_TEXT holds one of these: most values hold none, and three
     # substring tests cost a fraction of the regex scan.
     if "eyJ" in value or "$argon2" in value or "bearer" in value.lower():
@@ -107,7 +108,7 @@ def _redact_value(key: str, value: Any) -> Any:
     if value is None or type(value) in (int, float, bool):
         return value
     if isinstance(value, str):
-        return _redact_text(value)
+        return redact_text(value)
     if isinstance(value, Mapping):
         return {str(k): _redact_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -125,7 +126,7 @@ def redact_secrets(
         if sensitive(key):
             event_dict[key] = REDACTED
         elif type(value) is str:
-            # _redact_text, inline: every access line runs this for each of its strings.
+            # redact_text, inline: every access line runs this for each of its strings.
             if len(value) >= _SHORTEST_SECRET_TEXT and (
                 "eyJ" in value or "$argon2" in value or "bearer" in value.lower()
             ):
@@ -263,6 +264,11 @@ class _Stamp:
         event_dict["level"] = _LEVEL_NAMES.get(method, method)
         record = event_dict.get("_record")
         event_dict["logger"] = logger.name if record is None else record.name
+        event_dict["timestamp"] = self.timestamp()
+        return event_dict
+
+    def timestamp(self) -> str:
+        """Now, as the ``timestamp`` of a line."""
         now = time.time()
         second = int(now)
         if second != self._second:
@@ -273,8 +279,37 @@ class _Stamp:
         else:
             prefix = self._prefix
         micros = int((now - second) * 1_000_000)
-        event_dict["timestamp"] = f"{prefix}.{micros:06d}Z" if micros else f"{prefix}Z"
-        return event_dict
+        return f"{prefix}.{micros:06d}Z" if micros else f"{prefix}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class JsonLines:
+    """The JSON log's output as :func:`configure_logging` set it up, for code that writes
+    lines of a fixed shape itself (the cache-hit front's access line): the same stream, the
+    same batching, the same ``timestamp``. A line written here must be what the processors
+    would have made of its event: redacted (:func:`redact_secrets`, :func:`redact_text`),
+    with ``event``, ``request_id``, ``level``, ``logger`` and ``timestamp`` in that order.
+    """
+
+    processors: list[Any]
+    level: int
+    stamp: _Stamp
+    write: Callable[[bytes], None]
+
+
+_json_lines: JsonLines | None = None
+
+
+def json_lines(level: int = logging.INFO) -> JsonLines | None:
+    """The JSON output when it is the one in force and takes lines at ``level``; None in
+    console mode, below the level, or once structlog was configured otherwise since (a
+    test capturing logs): then log through :func:`get_logger`."""
+    found = _json_lines
+    if found is None or level < found.level:
+        return None
+    if structlog.get_config()["processors"] is not found.processors:
+        return None
+    return found
 
 
 def _format_exc_info(
@@ -297,6 +332,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     go through a ``logging`` handler with the same processors. Console (development): both
     go through ``logging`` and structlog's console renderer.
     """
+    global _json_lines
     # Redaction runs once the event holds everything a caller or a library put in it; the
     # fields added after it (level, logger name, time) are the app's own.
     shared: list[Any] = [
@@ -308,15 +344,18 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     stream = sys.stderr
     formatter: logging.Formatter
     if json:
-        shared += [_Stamp(), _format_exc_info]
+        stamp = _Stamp()
+        shared += [stamp, _format_exc_info]
+        output = _line_output(stream)
+        number = logging.getLevelNamesMapping()[level.upper()]
+        processors = [*shared, _render_json]
         structlog.configure(
-            processors=[*shared, _render_json],
-            logger_factory=functools.partial(_LineWriter, _line_output(stream)),
-            wrapper_class=structlog.make_filtering_bound_logger(
-                logging.getLevelNamesMapping()[level.upper()]
-            ),
+            processors=processors,
+            logger_factory=functools.partial(_LineWriter, output),
+            wrapper_class=structlog.make_filtering_bound_logger(number),
             cache_logger_on_first_use=False,
         )
+        _json_lines = JsonLines(processors, number, stamp, output)
         formatter = structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
             processors=[
@@ -325,6 +364,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
             ],
         )
     else:
+        _json_lines = None
         shared += [
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,

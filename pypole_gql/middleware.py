@@ -42,6 +42,12 @@ def new_request_id() -> str:
     return raw.hex()
 
 
+def request_id_for(incoming: str | None) -> str:
+    """The request's id: the client's ``X-Request-ID`` when it is a sane one (1-128 of
+    ``A-Za-z0-9._:-``), else a new random one."""
+    return incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
+
+
 def client_ip(scope: Scope) -> str:
     """The client address as resolved for this request (the rate limiter may refine it)."""
     resolved = scope.get("state", {}).get("client_ip")
@@ -69,9 +75,7 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = (
-            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
-        )
+        request_id = request_id_for(incoming)
         request_id_header = (b"x-request-id", request_id.encode())
         stats = RequestStats()
         id_token = request_id_var.set(request_id)
