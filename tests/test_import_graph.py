@@ -147,7 +147,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cache", "archive", "auth"}),
     frozenset({"services"}),
     frozenset({"resources"}),
-    frozenset({"docs", "middleware", "health", "graphql", "rest", "replay"}),
+    frozenset({"docs", "middleware", "front", "health", "graphql", "rest", "replay"}),
     frozenset({"app", "cli", "__main__"}),
 )
 
