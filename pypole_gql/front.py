@@ -104,6 +104,7 @@ class CacheHitFront:
         self._graphql_path = graphql_path
         self._rest_prefixes = rest_prefixes
         self._prefixes: dict[tuple[str, str], bytes] = {}
+        self._addresses: dict[str, bytes] = {}
         #: Requests answered here (for tests and the bench).
         self.answered = 0
 
@@ -210,23 +211,9 @@ class CacheHitFront:
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         id_header = (b"x-request-id", request_id.encode())
-        cors = self._cors
         status = 500
         response_cache: str | None = None
         response_started = False
-
-        async def send_start(message: Message) -> None:
-            # What the request context and CORS do to an answer's first message.
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
-                if cors is not None:
-                    await cors.send(message, send, Headers(scope=scope))
-                    return
-            await send(message)
-
         try:
             limit_headers = None
             if limiter is not None:
@@ -237,7 +224,10 @@ class CacheHitFront:
                     limit_log.exception("ratelimit.check_failed", path=scope["path"])
                 else:
                     if not decision.allowed:
-                        await RateLimitMiddleware.refuse(scope, send_start, decision)
+                        status = 429
+                        response_started = True
+                        sender = self._sender(scope, send, id_header)
+                        await RateLimitMiddleware.refuse(scope, sender, decision)
                         return
                     limit_headers = decision.raw_headers()
             layer.stats.hits += 1
@@ -250,8 +240,8 @@ class CacheHitFront:
             headers.append(id_header)
             start = {"type": "http.response.start", "status": status, "headers": headers}
             response_started = True
-            if cors is not None:
-                await cors.send(start, send, Headers(scope=scope))
+            if self._cors is not None:
+                await self._cors.send(start, send, Headers(scope=scope))
             else:
                 await send(start)
             await send({"type": "http.response.body", "body": body})
@@ -260,8 +250,9 @@ class CacheHitFront:
                 "request.failed", method=scope["method"], path=scope["path"], request_id=request_id
             )
             if not response_started:
+                status = 500
                 rendered = render_for_path(scope["path"], Internal(), request_id)
-                await send_start(
+                await self._sender(scope, send, id_header)(
                     {
                         "type": "http.response.start",
                         "status": rendered.status,
@@ -272,6 +263,21 @@ class CacheHitFront:
         finally:
             self._log(scope, status, started, request_id, incoming_id is not None, response_cache)
             request_id_var.reset(token)
+
+    def _sender(self, scope: Scope, send: Send, id_header: tuple[bytes, bytes]) -> Send:
+        """``send`` doing to an answer's first message what the request context (the
+        request id) and CORS do to it, for the answers not sent from an entry."""
+        cors = self._cors
+
+        async def sender(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), id_header]
+                if cors is not None:
+                    await cors.send(message, send, Headers(scope=scope))
+                    return
+            await send(message)
+
+        return sender
 
     def _log(
         self,
@@ -285,10 +291,11 @@ class CacheHitFront:
         """The request context's ``request.completed`` line for this answer."""
         method: str = scope["method"]
         path: str = scope["path"]
-        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        elapsed = time.perf_counter() - started
         address = scope["state"].get("client_ip") or client_ip(scope)
         lines = json_lines()
         if lines is None:
+            duration_ms = round(elapsed * 1000, 2)
             access_log.info(
                 "request.completed",
                 method=method,
@@ -307,6 +314,9 @@ class CacheHitFront:
         prefix = self._prefixes.get((method, path))
         if prefix is None:
             prefix = self._prefix(method, path)
+        rendered = self._addresses.get(address)
+        if rendered is None:
+            rendered = self._address(address)
         # A new id is hex; a client's may hold anything the id's alphabet allows.
         rid = redact_text(request_id) if incoming else request_id
         lines.write(
@@ -314,13 +324,20 @@ class CacheHitFront:
             + _LINE_REST
             % (
                 status,
-                repr(duration_ms).encode(),
-                orjson.dumps(redact_text(address)),
-                b"null" if response_cache is None else orjson.dumps(response_cache),
+                _milliseconds(elapsed),
+                rendered,
+                b"null" if response_cache is None else b'"' + response_cache.encode() + b'"',
                 orjson.dumps(rid),
                 lines.stamp.timestamp().encode(),
             )
         )
+
+    def _address(self, address: str) -> bytes:
+        rendered = orjson.dumps(redact_text(address))
+        if len(self._addresses) >= _LINE_PREFIXES:
+            self._addresses.clear()
+        self._addresses[address] = rendered
+        return rendered
 
     def _prefix(self, method: str, path: str) -> bytes:
         """The line up to its status: the constant fields, redacted once."""
@@ -330,6 +347,16 @@ class CacheHitFront:
             self._prefixes.clear()
         self._prefixes[(method, path)] = prefix
         return prefix
+
+
+def _milliseconds(seconds: float) -> bytes:
+    """``seconds`` in milliseconds as the request context logs them (rounded to 2 places,
+    written as orjson writes that float: ``0.12``, ``0.1``, ``3.0``)."""
+    hundredths = int(seconds * 100_000 + 0.5)
+    whole, part = divmod(hundredths, 100)
+    if part % 10:
+        return b"%d.%02d" % (whole, part)
+    return b"%d.%d" % (whole, part // 10)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:

@@ -181,7 +181,7 @@ class RateLimiter:
     def _decide(budget: _Budget, results: list[WindowStats], now: float) -> Decision:
         # The policy to report: the one that refused, else the one closest to running out.
         index = len(results) - 1
-        if results[index].remaining >= 0:
+        if index and results[index].remaining >= 0:
             for i in range(index - 1, -1, -1):
                 if results[i].remaining <= results[index].remaining:
                     index = i
