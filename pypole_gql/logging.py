@@ -7,8 +7,6 @@ path can add to them without threading a logger through.
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import functools
 import json as stdlib_json
 import logging
@@ -19,11 +17,13 @@ from collections.abc import Callable, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, Final, TextIO, cast
+from typing import Any, Final, cast
 
 import orjson
 import structlog
 from structlog.typing import FilteringBoundLogger
+
+from pypole_gql.log_output import LineWriter, line_output
 
 REDACTED = "[REDACTED]"
 _SENSITIVE_KEY = re.compile(
@@ -38,8 +38,6 @@ _SENSITIVE_TEXT = re.compile(
 )
 #: structlog's level names for its method names (add_log_level's mapping).
 _LEVEL_NAMES: Final = {"warn": "warning", "exception": "error"}
-#: The most bytes of log lines kept before they are written (see _BatchedLines).
-_BATCH_BYTES = 64 * 1024
 #: The fewest characters a match of _SENSITIVE_TEXT holds (``eyJa.b.``).
 _SHORTEST_SECRET_TEXT: Final = 7
 #: Values with nothing inside to redact.
@@ -143,87 +141,6 @@ def _add_request_id(
     if request_id is not None:
         event_dict.setdefault("request_id", request_id)
     return event_dict
-
-
-class _LineWriter:
-    """structlog's last stop in JSON mode: each event, rendered to one line of bytes, is
-    written and flushed at once (no stdlib ``logging`` on the way)."""
-
-    __slots__ = ("_write", "name")
-
-    def __init__(self, write: Callable[[bytes], None], name: str | None = None) -> None:
-        self._write = write
-        self.name = name  # read by structlog.stdlib.add_logger_name
-
-    def msg(self, line: bytes) -> None:
-        self._write(line)
-
-    debug = info = warning = warn = error = critical = exception = fatal = msg
-
-
-class _BatchedLines:
-    """Writes lines to a byte stream, the lines of one turn of the event loop at once.
-
-    Every request logs a line, and stderr's byte stream is unbuffered: one system call a
-    line. On the event loop, lines are kept until the end of the loop's current turn (or
-    until :data:`_BATCH_BYTES` of them) and written together; off the loop (start-up,
-    worker threads) each line is written at once. Lines still kept at exit are written
-    then.
-    """
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self._lines: list[bytes] = []
-        self._size = 0
-        # The loop whose current turn ends with writing the kept lines.
-        self._pending: asyncio.AbstractEventLoop | None = None
-        atexit.register(self.flush)
-
-    def __call__(self, line: bytes) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._write(line + b"\n")
-            return
-        if self._pending is not loop:
-            # Another loop's turn may never end (it stopped): its lines go first, now.
-            self.flush()
-            self._pending = loop
-            loop.call_soon(self.flush)
-        self._lines.append(line)
-        self._size += len(line)
-        if self._size >= _BATCH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        self._pending = None
-        if self._lines:
-            lines, self._lines, self._size = self._lines, [], 0
-            lines.append(b"")
-            self._write(b"\n".join(lines))
-
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = self._out.write(view)
-            if written is None:  # a non-blocking stream that is full: give up on this batch
-                return
-            view = view[written:]
-        self._out.flush()
-
-
-def _line_output(stream: TextIO) -> Callable[[bytes], None]:
-    """A function writing one rendered line to ``stream`` (its byte buffer when it has one)."""
-    binary: BinaryIO | None = getattr(stream, "buffer", None)
-    if binary is not None:
-        stream.flush()  # text already written goes first
-        return _BatchedLines(binary)
-
-    def write_text(line: bytes) -> None:
-        stream.write(line.decode() + "\n")
-        stream.flush()
-
-    return write_text
 
 
 def _json_fallback(value: Any) -> Any:
@@ -346,12 +263,12 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     if json:
         stamp = _Stamp()
         shared += [stamp, _format_exc_info]
-        output = _line_output(stream)
+        output = line_output(stream)
         number = logging.getLevelNamesMapping()[level.upper()]
         processors = [*shared, _render_json]
         structlog.configure(
             processors=processors,
-            logger_factory=functools.partial(_LineWriter, output),
+            logger_factory=functools.partial(LineWriter, output),
             wrapper_class=structlog.make_filtering_bound_logger(number),
             cache_logger_on_first_use=False,
         )

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -337,3 +338,41 @@ async def test_a_request_id_that_reads_as_a_token_is_redacted_in_the_line(
     assert answer.headers["x-request-id"] == token_like
     [line] = _access_lines(logged_lines(buffer))
     assert line["request_id"] == "[REDACTED]"
+
+
+async def test_with_redis_the_budget_and_the_entries_are_shared_by_workers(
+    tmp_path: Path, replay: Any, redis_url: str, redis_cleanup: str
+) -> None:
+    """Two app instances on one Redis: the front charges the shared windows (awaiting
+    the limiter), and a hit kept by one worker reaches the other through Redis."""
+    clock = FakeClock()
+    # A client address of this test's own: the windows' keys are not namespaced.
+    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+
+    @asynccontextmanager
+    async def worker(name: str) -> AsyncIterator[Side]:
+        folder = tmp_path / name
+        folder.mkdir()
+        settings = app_settings(
+            folder,
+            jolpica_url=f"{replay.url}/ergast/f1",
+            jolpica_rate="1000/second",
+            redis_url=redis_url,
+            redis_namespace=redis_cleanup,
+            rate_limit="6/minute",
+        )
+        await upgrade_async(settings.database_url)
+        app = create_app(settings, configure_logs=False, clock=clock)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=(address, 50000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                yield Side(app, client)
+
+    ask = graphql_get()
+    async with worker("a") as a, worker("b") as b:
+        answers = [await ask.send(one) for one in (a, a, b, b)]
+        assert (a.answered, b.answered) == (1, 1)  # b's first hit came from Redis
+    assert [r.status_code for r in answers] == [200] * 4
+    assert [r.headers["x-ratelimit-remaining"] for r in answers] == ["5", "4", "3", "2"]
+    assert len({r.content for r in answers}) == 1
+    assert len({r.headers["etag"] for r in answers}) == 1

@@ -140,7 +140,7 @@ def test_the_package_has_no_import_circle() -> None:
 #: layer, or a room below; never one above. The edges (GraphQL, REST, health, the docs
 #: pages) sit side by side: GraphQL's widget data is the REST body shape (``rest.shapes``).
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"version", "config", "clock", "errors", "logging"}),
+    frozenset({"version", "config", "clock", "errors", "log_output", "logging"}),
     frozenset({"domain"}),
     frozenset({"web", "redis_link", "ratelimit"}),
     frozenset({"upstream", "db"}),

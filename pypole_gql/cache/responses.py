@@ -20,7 +20,9 @@ Entries live in a bounded in-process LRU (:class:`~pypole_gql.cache.memo.Expirin
 and, when the app's cache is Redis, in Redis (through :meth:`Cache.put` /
 :meth:`Cache.peek`) so every worker shares them; a strategy may keep them in Redis alone.
 A hit sends the stored bytes with the headers of the original answer, prepared when the
-entry is stored.
+entry is stored. A hit held in process is most often answered before the middleware chain
+by the app's cache-hit front (``pypole_gql.front``), through :meth:`ResponseLayer.held`
+and :meth:`ResponseLayer.answer_of`: the same entry, the same answer.
 
 HTTP caching (:mod:`pypole_gql.web.http_cache`): a kept answer carries a strong ``ETag``
 (a hash of its bytes, stored with it) and, over ``GET``, ``Cache-Control: public,
