@@ -148,6 +148,7 @@ class CacheHitFront:
             elif name == b"content-length":
                 length = int(value) if value.isdigit() else -1
         layer: ResponseLayer
+        read: list[Message] | None = None
         charge = True  # a GraphQL or REST read under /graphql or /api (see ratelimit.charged)
         if not graphql:
             assert self._rest is not None
@@ -174,16 +175,17 @@ class CacheHitFront:
                 await self.app(scope, receive, send)
                 return
             body, messages = await _read_body(receive)
-            receive = replay_messages(messages, receive)
             if body is None or self._persisted.persisted_only or b"persistedQuery" in body:
-                await self.app(scope, receive, send)
+                await self.app(scope, replay_messages(messages, receive), send)
                 return
             key = self._graphql.known_key("POST", body)
+            read = messages
         resources = getattr(scope["app"].state, "resources", None)
         entry = None if key is None or resources is None else layer.held(resources.cache, key)
         limiter = getattr(resources, "limiter", None)
         if entry is None or not isinstance(limiter, RateLimiter):
-            await self.app(scope, receive, send)
+            # A body read here is handed on as it was read.
+            await self.app(scope, receive if read is None else replay_messages(read, receive), send)
             return
         await self._hit(
             scope,
