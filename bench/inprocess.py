@@ -193,6 +193,8 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> None:
                     mine = min(mine, await cpu_per_request(app, ours, args.requests, 1))
                     theirs = min(theirs, await cpu_per_request(plain, base, args.requests, 1))
                 print(f"{name:<22} {mine:9.2f} {theirs:9.2f} {theirs / mine:6.2f}")
+            front = getattr(app.state, "front", None)
+            print(f"answered by the cache-hit front: {getattr(front, 'answered', 0)} requests")
     finally:
         replay.stop()
 
