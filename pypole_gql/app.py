@@ -8,10 +8,12 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from pypole_gql.cache.graphql_keys import ResponseCache
 from pypole_gql.cache.rest_keys import RestResponseCache
 from pypole_gql.config import ConfigError, Settings
+from pypole_gql.front import CacheHitFront
 from pypole_gql.graphql.limits import MAX_TOKENS
 from pypole_gql.graphql.persisted import ManifestError, PersistedQueries, load_manifest
 from pypole_gql.graphql.schema import build_schema
@@ -29,17 +31,31 @@ from pypole_gql.web.errors import EXCEPTION_HANDLERS
 log = get_logger("pypole.app")
 
 
+class _App(Starlette):
+    """Starlette with a front in front of its whole middleware stack (error guard
+    included): the cache-hit front, which answers what it can before any of it runs."""
+
+    front: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.front is None else self.front(stack)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     configure_logs: bool = True,
     clock: Callable[[], float] | None = None,
+    front: bool = True,
 ) -> Starlette:
     """Build the app. Resources (database, cache, clients) open in the lifespan, not here.
 
     ``clock``: wall-clock seconds for everything that keeps time (cache freshness, the
     response caches, the services' "now", the Redis breaker's cool-down); ``None`` (in
     production) is :func:`time.time`. Tests give a fake one to move time without waiting.
+    ``front``: whether cache hits are answered by :class:`~pypole_gql.front.CacheHitFront`
+    (False: by the whole stack, as tests compare and ``bench.inprocess --front off``).
     """
     settings = settings or Settings()
     if configure_logs:
@@ -58,7 +74,7 @@ def create_app(
         schema, graphiql=settings.graphiql_enabled, timeout=settings.graphql_timeout
     )
     api = api_app()
-    app = Starlette(
+    app = _App(
         routes=[
             *health_routes,
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -93,6 +109,21 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     if settings.allowed_origins:
         app.add_middleware(CORS, origins=settings.allowed_origins)  # outermost: see web/cors.py
+    if front and settings.response_cache:
+        # Before all of the above: a hit it holds is answered as they would answer it.
+        def build_front(stack: ASGIApp) -> ASGIApp:
+            built = CacheHitFront(
+                stack,
+                graphql=response_cache,
+                rest=rest_response_cache,
+                persisted=persisted,
+                graphiql=settings.graphiql_enabled,
+                cors_origins=settings.allowed_origins,
+            )
+            app.state.front = built  # for tests and the bench: its counter
+            return built
+
+        app.front = build_front
     return app
 
 

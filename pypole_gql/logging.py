@@ -7,8 +7,6 @@ path can add to them without threading a logger through.
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import functools
 import json as stdlib_json
 import logging
@@ -19,11 +17,13 @@ from collections.abc import Callable, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, Final, TextIO, cast
+from typing import Any, Final, cast
 
 import orjson
 import structlog
 from structlog.typing import FilteringBoundLogger
+
+from pypole_gql.log_output import LineWriter, line_output
 
 REDACTED = "[REDACTED]"
 _SENSITIVE_KEY = re.compile(
@@ -38,8 +38,6 @@ _SENSITIVE_TEXT = re.compile(
 )
 #: structlog's level names for its method names (add_log_level's mapping).
 _LEVEL_NAMES: Final = {"warn": "warning", "exception": "error"}
-#: The most bytes of log lines kept before they are written (see _BatchedLines).
-_BATCH_BYTES = 64 * 1024
 #: The fewest characters a match of _SENSITIVE_TEXT holds (``eyJa.b.``).
 _SHORTEST_SECRET_TEXT: Final = 7
 #: Values with nothing inside to redact.
@@ -93,7 +91,8 @@ def _sensitive_key(key: str) -> bool:
     return key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key) is not None
 
 
-def _redact_text(value: str) -> str:
+def redact_text(value: str) -> str:
+    """``value`` with the bearer tokens, JWTs and password hashes inside it hidden."""
     # Every match of _SENSITIVE_TEXT holds one of these: most values hold none, and three
     # substring tests cost a fraction of the regex scan.
     if "eyJ" in value or "$argon2" in value or "bearer" in value.lower():
@@ -107,7 +106,7 @@ def _redact_value(key: str, value: Any) -> Any:
     if value is None or type(value) in (int, float, bool):
         return value
     if isinstance(value, str):
-        return _redact_text(value)
+        return redact_text(value)
     if isinstance(value, Mapping):
         return {str(k): _redact_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -125,7 +124,7 @@ def redact_secrets(
         if sensitive(key):
             event_dict[key] = REDACTED
         elif type(value) is str:
-            # _redact_text, inline: every access line runs this for each of its strings.
+            # redact_text, inline: every access line runs this for each of its strings.
             if len(value) >= _SHORTEST_SECRET_TEXT and (
                 "eyJ" in value or "$argon2" in value or "bearer" in value.lower()
             ):
@@ -142,87 +141,6 @@ def _add_request_id(
     if request_id is not None:
         event_dict.setdefault("request_id", request_id)
     return event_dict
-
-
-class _LineWriter:
-    """structlog's last stop in JSON mode: each event, rendered to one line of bytes, is
-    written and flushed at once (no stdlib ``logging`` on the way)."""
-
-    __slots__ = ("_write", "name")
-
-    def __init__(self, write: Callable[[bytes], None], name: str | None = None) -> None:
-        self._write = write
-        self.name = name  # read by structlog.stdlib.add_logger_name
-
-    def msg(self, line: bytes) -> None:
-        self._write(line)
-
-    debug = info = warning = warn = error = critical = exception = fatal = msg
-
-
-class _BatchedLines:
-    """Writes lines to a byte stream, the lines of one turn of the event loop at once.
-
-    Every request logs a line, and stderr's byte stream is unbuffered: one system call a
-    line. On the event loop, lines are kept until the end of the loop's current turn (or
-    until :data:`_BATCH_BYTES` of them) and written together; off the loop (start-up,
-    worker threads) each line is written at once. Lines still kept at exit are written
-    then.
-    """
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self._lines: list[bytes] = []
-        self._size = 0
-        # The loop whose current turn ends with writing the kept lines.
-        self._pending: asyncio.AbstractEventLoop | None = None
-        atexit.register(self.flush)
-
-    def __call__(self, line: bytes) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._write(line + b"\n")
-            return
-        if self._pending is not loop:
-            # Another loop's turn may never end (it stopped): its lines go first, now.
-            self.flush()
-            self._pending = loop
-            loop.call_soon(self.flush)
-        self._lines.append(line)
-        self._size += len(line)
-        if self._size >= _BATCH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        self._pending = None
-        if self._lines:
-            lines, self._lines, self._size = self._lines, [], 0
-            lines.append(b"")
-            self._write(b"\n".join(lines))
-
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = self._out.write(view)
-            if written is None:  # a non-blocking stream that is full: give up on this batch
-                return
-            view = view[written:]
-        self._out.flush()
-
-
-def _line_output(stream: TextIO) -> Callable[[bytes], None]:
-    """A function writing one rendered line to ``stream`` (its byte buffer when it has one)."""
-    binary: BinaryIO | None = getattr(stream, "buffer", None)
-    if binary is not None:
-        stream.flush()  # text already written goes first
-        return _BatchedLines(binary)
-
-    def write_text(line: bytes) -> None:
-        stream.write(line.decode() + "\n")
-        stream.flush()
-
-    return write_text
 
 
 def _json_fallback(value: Any) -> Any:
@@ -263,6 +181,11 @@ class _Stamp:
         event_dict["level"] = _LEVEL_NAMES.get(method, method)
         record = event_dict.get("_record")
         event_dict["logger"] = logger.name if record is None else record.name
+        event_dict["timestamp"] = self.timestamp()
+        return event_dict
+
+    def timestamp(self) -> str:
+        """Now, as the ``timestamp`` of a line."""
         now = time.time()
         second = int(now)
         if second != self._second:
@@ -273,8 +196,37 @@ class _Stamp:
         else:
             prefix = self._prefix
         micros = int((now - second) * 1_000_000)
-        event_dict["timestamp"] = f"{prefix}.{micros:06d}Z" if micros else f"{prefix}Z"
-        return event_dict
+        return f"{prefix}.{micros:06d}Z" if micros else f"{prefix}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class JsonLines:
+    """The JSON log's output as :func:`configure_logging` set it up, for code that writes
+    lines of a fixed shape itself (the cache-hit front's access line): the same stream, the
+    same batching, the same ``timestamp``. A line written here must be what the processors
+    would have made of its event: redacted (:func:`redact_secrets`, :func:`redact_text`),
+    with ``event``, ``request_id``, ``level``, ``logger`` and ``timestamp`` in that order.
+    """
+
+    processors: list[Any]
+    level: int
+    stamp: _Stamp
+    write: Callable[[bytes], None]
+
+
+_json_lines: JsonLines | None = None
+
+
+def json_lines(level: int = logging.INFO) -> JsonLines | None:
+    """The JSON output when it is the one in force and takes lines at ``level``; None in
+    console mode, below the level, or once structlog was configured otherwise since (a
+    test capturing logs): then log through :func:`get_logger`."""
+    found = _json_lines
+    if found is None or level < found.level:
+        return None
+    if structlog.get_config()["processors"] is not found.processors:
+        return None
+    return found
 
 
 def _format_exc_info(
@@ -297,6 +249,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     go through a ``logging`` handler with the same processors. Console (development): both
     go through ``logging`` and structlog's console renderer.
     """
+    global _json_lines
     # Redaction runs once the event holds everything a caller or a library put in it; the
     # fields added after it (level, logger name, time) are the app's own.
     shared: list[Any] = [
@@ -308,15 +261,18 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     stream = sys.stderr
     formatter: logging.Formatter
     if json:
-        shared += [_Stamp(), _format_exc_info]
+        stamp = _Stamp()
+        shared += [stamp, _format_exc_info]
+        output = line_output(stream)
+        number = logging.getLevelNamesMapping()[level.upper()]
+        processors = [*shared, _render_json]
         structlog.configure(
-            processors=[*shared, _render_json],
-            logger_factory=functools.partial(_LineWriter, _line_output(stream)),
-            wrapper_class=structlog.make_filtering_bound_logger(
-                logging.getLevelNamesMapping()[level.upper()]
-            ),
+            processors=processors,
+            logger_factory=functools.partial(LineWriter, output),
+            wrapper_class=structlog.make_filtering_bound_logger(number),
             cache_logger_on_first_use=False,
         )
+        _json_lines = JsonLines(processors, number, stamp, output)
         formatter = structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
             processors=[
@@ -325,6 +281,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
             ],
         )
     else:
+        _json_lines = None
         shared += [
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,

@@ -19,27 +19,40 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 #: Random ids drawn from the system's generator at once (one ``getrandom`` call for as
 #: many requests): see :func:`new_request_id`.
 _IDS_PER_DRAW = 256
-_random_bytes = bytearray()
+#: Byte maps setting a UUID's version (4) and variant (RFC 4122) bits.
+_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
+_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
+_drawn_ids: list[str] = []
 
 
-def _forget_random_bytes() -> None:
+def _forget_drawn_ids() -> None:
     # A forked worker must not hand out the ids its parent drew.
-    _random_bytes.clear()
+    _drawn_ids.clear()
 
 
-os.register_at_fork(after_in_child=_forget_random_bytes)
+os.register_at_fork(after_in_child=_forget_drawn_ids)
+
+
+def _draw_ids() -> None:
+    raw = bytearray(os.urandom(16 * _IDS_PER_DRAW))
+    raw[6::16] = raw[6::16].translate(_VERSION_4)
+    raw[8::16] = raw[8::16].translate(_VARIANT)
+    text = raw.hex()
+    _drawn_ids.extend(text[i : i + 32] for i in range(0, len(text), 32))
 
 
 def new_request_id() -> str:
     """A random id in the form of ``uuid.uuid4().hex``, for a fraction of its cost: the
-    same 122 random bits from ``os.urandom``, drawn for many ids at a time."""
-    if not _random_bytes:
-        _random_bytes.extend(os.urandom(16 * _IDS_PER_DRAW))
-    raw = _random_bytes[-16:]
-    del _random_bytes[-16:]
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    return raw.hex()
+    same 122 random bits from ``os.urandom``, drawn (and formatted) for many ids at once."""
+    if not _drawn_ids:
+        _draw_ids()
+    return _drawn_ids.pop()
+
+
+def request_id_for(incoming: str | None) -> str:
+    """The request's id: the client's ``X-Request-ID`` when it is a sane one (1-128 of
+    ``A-Za-z0-9._:-``), else a new random one."""
+    return incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
 
 
 def client_ip(scope: Scope) -> str:
@@ -69,9 +82,7 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = (
-            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
-        )
+        request_id = request_id_for(incoming)
         request_id_header = (b"x-request-id", request_id.encode())
         stats = RequestStats()
         id_token = request_id_var.set(request_id)

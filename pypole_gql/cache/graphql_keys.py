@@ -44,6 +44,7 @@ from pypole_gql.cache.responses import (
     ResponseLayer,
     app_version,
 )
+from pypole_gql.web.body import replay_messages
 
 __all__ = ["MAX_REQUEST_BYTES", "ResponseCache"]
 
@@ -97,18 +98,6 @@ def _parse_document(query: str, max_tokens: int) -> _Document | None:
     return _Document(digest, operations)
 
 
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
-    """A ``receive`` that first gives back the messages already read."""
-    pending = list(messages)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
-
-
 class ResponseCache(ResponseLayer):
     """ASGI middleware answering repeated anonymous queries to ``path`` (the GraphQL
     endpoint) from the cache; see the module docstring. Everything else, and every
@@ -160,7 +149,7 @@ class ResponseCache(ResponseLayer):
             return
         key, read, if_none_match = await self._eligible(scope, receive)
         if read:
-            receive = _replaying(read, receive)
+            receive = replay_messages(read, receive)
         if key is None:
             await self._bypass(scope, receive, send)
             return
@@ -222,6 +211,13 @@ class ResponseCache(ResponseLayer):
                 break
         body = b"".join(chunks)
         return self._key_for("POST", body, lambda: self._from_body(body)), messages, None
+
+    def known_key(self, method: str, raw: bytes) -> str | None:
+        """The key of an eligible request already seen, by its raw query string (``GET``)
+        or body (``POST``); None when it was not seen (or is not eligible). Whether the
+        request may be answered from cache (signed in, ``Accept``, the body's media type
+        and size) is the caller's to check, as :meth:`__call__` does."""
+        return self._keys.get((method, raw))
 
     def _key_for(
         self, method: str, raw: bytes, request: Callable[[], _Request | None]

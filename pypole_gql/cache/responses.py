@@ -20,7 +20,9 @@ Entries live in a bounded in-process LRU (:class:`~pypole_gql.cache.memo.Expirin
 and, when the app's cache is Redis, in Redis (through :meth:`Cache.put` /
 :meth:`Cache.peek`) so every worker shares them; a strategy may keep them in Redis alone.
 A hit sends the stored bytes with the headers of the original answer, prepared when the
-entry is stored.
+entry is stored. A hit held in process is most often answered before the middleware chain
+by the app's cache-hit front (``pypole_gql.front``), through :meth:`ResponseLayer.held`
+and :meth:`ResponseLayer.answer_of`: the same entry, the same answer.
 
 HTTP caching (:mod:`pypole_gql.web.http_cache`): a kept answer carries a strong ``ETag``
 (a hash of its bytes, stored with it) and, over ``GET``, ``Cache-Control: public,
@@ -117,6 +119,9 @@ class CachedResponse:
     post_headers: Headers = field(init=False)
     #: The headers of a 304 before its ``Cache-Control`` and ``Vary``.
     not_modified_headers: Headers = field(init=False)
+    #: Whether the answer reported a rate-limit policy of its own (the limiter then adds
+    #: none to its 200s).
+    has_rate_limit: bool = field(init=False)
 
     def __post_init__(self) -> None:
         size = len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + 64
@@ -124,6 +129,8 @@ class CachedResponse:
         post = [*self.headers, (b"cache-control", NO_STORE), (b"vary", VARY)]
         object.__setattr__(self, "post_headers", post)
         object.__setattr__(self, "not_modified_headers", not_modified_headers(self.headers))
+        limited = any(name.lower() == b"ratelimit" for name, _ in self.headers)
+        object.__setattr__(self, "has_rate_limit", limited)
 
     def get_headers(self, max_age: bytes) -> Headers:
         """The headers of an answer over GET with ``Cache-Control: max_age``."""
@@ -231,35 +238,38 @@ class ResponseLayer:
     async def _send_entry(
         self, send: Send, entry: CachedResponse, get: bool, if_none_match: bytes | None
     ) -> None:
-        """A kept answer: over GET public for as long as its data is fresh, with its
+        status, headers, body = self.answer_of(entry, get, if_none_match)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def answer_of(
+        self, entry: CachedResponse, get: bool, if_none_match: bytes | None
+    ) -> tuple[int, Headers, bytes]:
+        """Status, headers (a list of its own: a middleware further out may add to it) and
+        body of a kept answer: over GET public for as long as its data is fresh, with its
         ``ETag`` (a 304 when ``If-None-Match`` names it); over POST ``no-store``."""
         if not get:
-            # A list of its own: a middleware further out may add to the list it is sent.
-            headers = list(entry.post_headers)
-        else:
-            max_age = public(entry.fresh_until - self._clock())
-            if (
-                if_none_match is not None
-                and entry.etag is not None
-                and matches(if_none_match, entry.etag)
-            ):
-                self.stats.not_modified += 1
-                headers = [
-                    *entry.not_modified_headers,
-                    (b"cache-control", max_age),
-                    (b"vary", VARY),
-                ]
-                await send({"type": "http.response.start", "status": 304, "headers": headers})
-                await send({"type": "http.response.body", "body": b""})
-                return
-            headers = entry.get_headers(max_age)
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": entry.body})
+            return 200, list(entry.post_headers), entry.body
+        max_age = public(entry.fresh_until - self._clock())
+        if (
+            if_none_match is not None
+            and entry.etag is not None
+            and matches(if_none_match, entry.etag)
+        ):
+            self.stats.not_modified += 1
+            headers = [*entry.not_modified_headers, (b"cache-control", max_age), (b"vary", VARY)]
+            return 304, headers, b""
+        return 200, entry.get_headers(max_age), entry.body
 
     # -- lookup and store ----------------------------------------------------------------
 
     def _uses_front(self, cache: Cache) -> bool:
         return self._front_with_redis or not cache.store.distributed
+
+    def held(self, cache: Cache, key: str) -> CachedResponse | None:
+        """The fresh entry under ``key`` in the in-process front (None when there is none,
+        or when this layer keeps its entries in Redis alone): no await, no Redis."""
+        return self._front.get(key) if self._uses_front(cache) else None
 
     async def _lookup(self, cache: Cache, key: str) -> CachedResponse | None:
         front = self._uses_front(cache)

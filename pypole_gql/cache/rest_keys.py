@@ -81,10 +81,11 @@ class RestResponseCache(ResponseLayer):
                 return
             if name == b"if-none-match":
                 if_none_match = value
-        key = self._key_for(scope["path"], scope["query_string"])
+        key = self.key_for(scope["path"], scope["query_string"])
         await self._answer(scope, receive, send, key, if_none_match)
 
-    def _key_for(self, path: str, query: bytes) -> str:
+    def key_for(self, path: str, query: bytes) -> str:
+        """The key of an anonymous GET of ``path`` with ``query`` (remembered per raw pair)."""
         raw = (path, query)
         key = self._keys.get(raw)
         if key is None:

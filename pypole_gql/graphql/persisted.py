@@ -188,6 +188,14 @@ class PersistedQueries:
             return
         await self.app(scope, receive, send)
 
+    def rewritten(self, raw: bytes) -> bytes | None:
+        """The query string a ``GET`` with query string ``raw`` is handed on with: ``raw``
+        itself when this layer leaves it alone, the rewritten one already worked out for
+        it (by hash, resolved and checked), None when it was not worked out yet."""
+        if not raw or (not self.persisted_only and b"extensions" not in raw):
+            return raw
+        return self._rewrites.get(raw)
+
     # -- GET ----------------------------------------------------------------------------
 
     async def _get(self, scope: Scope) -> Scope:

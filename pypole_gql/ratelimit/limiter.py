@@ -157,6 +157,17 @@ class RateLimiter:
             raise decision.error()
         return decision
 
+    def hit_now(self, scope: Scope) -> Decision | None:
+        """:meth:`hit` (general budget) without awaiting, when counts stay in process (no
+        Redis configured); None when they go to Redis: then await :meth:`hit`."""
+        if self._link is not None:
+            return None
+        clients = self.clients
+        bucket = clients.bucket(clients.client_ip(scope))
+        now = time.time()
+        budget = self._api
+        return self._decide(budget, self._memory.charge(bucket, budget.charges, now), now)
+
     async def _charge(self, bucket: str, budget: _Budget) -> Decision:
         now = time.time()
         charges = budget.charges
@@ -164,16 +175,20 @@ class RateLimiter:
             results = self._memory.charge(bucket, charges, now)
         else:
             results = await self._store(bucket, charges, now)
+        return self._decide(budget, results, now)
+
+    @staticmethod
+    def _decide(budget: _Budget, results: list[WindowStats], now: float) -> Decision:
         # The policy to report: the one that refused, else the one closest to running out.
         index = len(results) - 1
-        if results[index].remaining >= 0:
+        if index and results[index].remaining >= 0:
             for i in range(index - 1, -1, -1):
                 if results[i].remaining <= results[index].remaining:
                     index = i
         reset_time, remaining = results[index]
         return Decision(
             remaining >= 0,  # allowed
-            charges[index].item,  # limit
+            budget.charges[index].item,  # limit
             max(0, remaining),  # remaining
             max(reset_time, now),  # reset_at
             max(0, math.ceil(reset_time - now)),  # reset_after

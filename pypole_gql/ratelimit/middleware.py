@@ -116,7 +116,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if not decision.allowed:
-            await self._refuse(scope, send, decision)
+            await self.refuse(scope, send, decision)
             return
         headers = decision.raw_headers()
 
@@ -134,7 +134,7 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     @staticmethod
-    async def _refuse(scope: Scope, send: Send, decision: Decision) -> None:
+    async def refuse(scope: Scope, send: Send, decision: Decision) -> None:
         """429 in the shape of the edge (:func:`~pypole_gql.errors.render_for_path`)."""
         rendered = render_for_path(scope["path"], decision.error(), request_id_var.get())
         await send(

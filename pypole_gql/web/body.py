@@ -40,3 +40,16 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replayed
+
+
+def replay_messages(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that first gives back ``messages`` (already read, in order), then the
+    client's own."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
