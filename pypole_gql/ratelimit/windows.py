@@ -5,19 +5,26 @@ times of the hits still inside the window, at most ``limit`` of them; a request 
 when the window already holds ``limit``. :class:`RedisWindows` charges every policy of a
 request in one round trip (``limits.aio`` takes two per policy: measured by
 ``python -m bench.limiter``, see the README), with ``limits``' key and list layout, so
-instances of older versions count in the same windows.
+instances of older versions count in the same windows. The script is called by its SHA1
+(``EVALSHA``, loaded again when Redis answers ``NOSCRIPT``) over the link's multiplexed
+connection (:mod:`pypole_gql.redis_mux`): concurrent requests share its writes and round
+trips, and no pool checkout is paid per request.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
+from cachetools import LRUCache
 from limits import RateLimitItem
 from limits.util import WindowStats
-from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from pypole_gql.redis_mux import Multiplexer
 
 #: How often the in-process store drops the windows of clients gone quiet (seconds).
 SWEEP_INTERVAL: Final = 10.0
@@ -127,22 +134,49 @@ class MemoryWindows:
             del self._windows[key]
 
 
+_CHARGE_SHA: Final = hashlib.sha1(_CHARGE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+#: Clients whose script arguments (keys, limits) are remembered between their requests.
+ARGS_MEMO_ENTRIES: Final = 4096
+
+_ScriptArgs = tuple[Sequence["Charge"], tuple[str | int, ...], tuple[int, ...]]
+
+
 class RedisWindows:
     """The windows in Redis: every policy of one request charged by one script call.
 
     Raises what redis-py raises; the limiter decides what a failure costs.
     """
 
-    def __init__(self, client: Redis, key_prefix: str) -> None:
-        self._script: Any = client.register_script(_CHARGE_SCRIPT)
+    def __init__(self, mux: Multiplexer, key_prefix: str) -> None:
+        self._mux = mux
         self._key_prefix = key_prefix
+        # Per client and list of policies: the EVALSHA arguments before ``now`` (the SHA,
+        # the key count, the keys) and after it (each policy's limit and expiry), worked out
+        # once. Keyed by the list's identity, checked on use (a limiter's lists live as long
+        # as it does; a list built per call is only worked out again).
+        self._args: LRUCache[tuple[str, int], _ScriptArgs] = LRUCache(maxsize=ARGS_MEMO_ENTRIES)
+
+    def _script_args(self, bucket: str, charges: Sequence[Charge]) -> _ScriptArgs:
+        memo = (bucket, id(charges))
+        found = self._args.get(memo)
+        if found is not None and found[0] is charges:
+            return found
+        keys = [f"{self._key_prefix}:{c.item.key_for(c.scope, bucket)}" for c in charges]
+        limits: list[int] = []
+        for charge in charges:
+            limits += [charge.amount, charge.expiry]
+        head: tuple[str | int, ...] = ("EVALSHA", _CHARGE_SHA, len(keys), *keys)
+        args = (charges, head, tuple(limits))
+        self._args[memo] = args
+        return args
 
     async def charge(self, bucket: str, charges: Sequence[Charge], now: float) -> list[WindowStats]:
-        keys = [f"{self._key_prefix}:{c.item.key_for(c.scope, bucket)}" for c in charges]
-        args: list[float | int] = [now]
-        for charge in charges:
-            args += [charge.amount, charge.expiry]
-        reply = await self._script(keys=keys, args=args)
+        _, head, limits = self._script_args(bucket, charges)
+        try:
+            reply = await self._mux.execute(*head, now, *limits)
+        except NoScriptError:  # a restarted or flushed Redis: load it, then charge
+            await self._mux.execute("SCRIPT", "LOAD", _CHARGE_SCRIPT)
+            reply = await self._mux.execute(*head, now, *limits)
         results = []
         for i in range(0, len(reply), 3):
             allowed, oldest, count = int(reply[i]), reply[i + 1], int(reply[i + 2])
