@@ -31,8 +31,14 @@ SWEEP_INTERVAL: Final = 10.0
 
 # One round trip per request: every policy of the request is charged by one script, in
 # order, stopping at the first refusal. The keys and the list layout are those of the
-# ``limits`` library's moving window (newest hit first, trimmed to the limit, expiring
-# with the window), so instances of older versions count in the same windows.
+# ``limits`` library's moving window (newest hit first, at most the limit, expiring with
+# the window), so instances of older versions count in the same windows.
+# The hits that have left the window (older than now - expiry: they count for no one
+# again) are dropped from the end first. What is left is the window itself, so it is full
+# when it holds ``limit`` hits, its oldest hit is the last, and each step is one command
+# at an end of the list, however long a generous limit lets it grow (a binary search with
+# LINDEX walked it). A hit exactly at the window's start holds a refusal (as ``limits``
+# has it) but is not counted in the window.
 # ARGV: now, then per key: limit, expiry. Returns per key charged: allowed (0/1), the
 # oldest hit still in the window (a string, "" when none) and how many hits it holds.
 _CHARGE_SCRIPT: Final = """
@@ -41,35 +47,30 @@ local result = {}
 for i, key in ipairs(KEYS) do
     local limit = tonumber(ARGV[2 * i])
     local expiry = tonumber(ARGV[2 * i + 1])
+    local start = now - expiry
+    local last = redis.call('lindex', key, -1)
+    while last and tonumber(last) < start do
+        redis.call('rpop', key)
+        last = redis.call('lindex', key, -1)
+    end
     local allowed = 1
-    local entry = redis.call('lindex', key, limit - 1)
-    if entry and tonumber(entry) >= now - expiry then
+    local count = redis.call('llen', key)
+    if count >= limit then
         allowed = 0
     else
-        redis.call('lpush', key, now)
-        redis.call('ltrim', key, 0, limit - 1)
+        count = redis.call('lpush', key, ARGV[1])
+        if not last then
+            last = ARGV[1]
+        end
         redis.call('expire', key, expiry)
     end
-    local low, high, found = 0, redis.call('llen', key) - 1, nil
-    while low <= high do
-        local mid = math.floor((low + high) / 2)
-        local value = tonumber(redis.call('lindex', key, mid))
-        if value and value > now - expiry then
-            found = mid
-            low = mid + 1
-        else
-            high = mid - 1
-        end
+    while count > 0 and tonumber(last) <= start do
+        count = count - 1
+        last = redis.call('lindex', key, count - 1)
     end
-    if found then
-        table.insert(result, allowed)
-        table.insert(result, redis.call('lindex', key, found))
-        table.insert(result, found + 1)
-    else
-        table.insert(result, allowed)
-        table.insert(result, "")
-        table.insert(result, 0)
-    end
+    table.insert(result, allowed)
+    table.insert(result, count > 0 and last or "")
+    table.insert(result, count)
     if allowed == 0 then
         break
     end
