@@ -67,7 +67,7 @@ async def hits(app: Starlette, count: int) -> None:
 async def test_a_cached_hit_costs_one_command_in_one_write(
     tmp_path: Path, replay: Any, redis_process: RedisProcess
 ) -> None:
-    settings = {
+    settings: dict[str, Any] = {
         "redis_url": redis_process.url,
         "jolpica_url": f"{replay.url}/ergast/f1",
         "jolpica_rate": "1000/second",
