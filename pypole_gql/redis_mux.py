@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from redis.asyncio.connection import AbstractConnection, BlockingConnectionPool
@@ -37,12 +37,18 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT
 
-__all__ = ["Multiplexer", "connection_factory"]
+__all__ = ["Multiplexer", "connection_factory", "pack_parts"]
 
 #: Pool settings a connection of the multiplexer does not take: the pool's handling of
 #: cluster maintenance notifications (it relaxes the pool's own timeouts) and the socket
 #: timeout, which the multiplexer applies itself, once for every command in flight.
 _POOL_ONLY: Final = ("maint_notifications_", "orig_", "socket_timeout")
+
+
+def pack_parts(*args: bytes) -> bytes:
+    """``args`` as Redis protocol bulk strings, without the array header that says how
+    many there are (a command is ``*<count>\\r\\n`` and then its arguments so packed)."""
+    return b"".join(b"$%d\r\n%b\r\n" % (len(arg), arg) for arg in args)
 
 
 def connection_factory(pool: BlockingConnectionPool) -> Callable[[], AbstractConnection]:
@@ -123,11 +129,22 @@ class Multiplexer:
         session = self._session
         if session is None:
             session = await self._open()
+        return await self._queue(session, session.connection.pack_command(*args))
+
+    async def execute_packed(self, command: bytes) -> Any:
+        """Send one command already in the protocol's bytes (see :func:`pack_parts`): for a
+        command sent on every request, most of whose arguments never change."""
+        session = self._session
+        if session is None:
+            session = await self._open()
+        return await self._queue(session, (command,))
+
+    def _queue(self, session: _Session, chunks: Iterable[bytes]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        session.outbox += session.connection.pack_command(*args)
+        session.outbox += chunks
         session.queued.append(future)
         session.wake.set()
-        return await future
+        return future
 
     async def aclose(self) -> None:
         """Fail what is in flight, close the connection; later calls raise."""

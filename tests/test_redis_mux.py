@@ -21,7 +21,7 @@ from redis.exceptions import ResponseError
 from pypole_gql.ratelimit import RateLimiter
 from pypole_gql.ratelimit.windows import Charge, MemoryWindows, RedisWindows
 from pypole_gql.redis_link import RedisLink
-from pypole_gql.redis_mux import Multiplexer
+from pypole_gql.redis_mux import Multiplexer, pack_parts
 
 
 @pytest.fixture
@@ -62,6 +62,20 @@ async def test_commands_one_after_another_make_one_write_each(
     for n in range(1, 6):
         assert await mux.execute("INCR", counter) == n
     assert mux.writes - writes == 5
+
+
+async def test_a_packed_command_goes_with_the_others(mux: Multiplexer, redis_cleanup: str) -> None:
+    counter = key(redis_cleanup, "counter")
+    await mux.execute("PING")
+    writes = mux.writes
+    incr_by_five = b"*3\r\n" + pack_parts(b"INCRBY", counter.encode(), b"5")
+
+    answers = await asyncio.gather(
+        mux.execute("INCR", counter), mux.execute_packed(incr_by_five), mux.execute("GET", counter)
+    )
+
+    assert list(answers) == [1, 6, b"6"]
+    assert mux.writes - writes == 1
 
 
 async def test_an_error_reply_fails_that_command_alone(

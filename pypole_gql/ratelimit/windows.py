@@ -24,7 +24,7 @@ from limits import RateLimitItem
 from limits.util import WindowStats
 from redis.exceptions import NoScriptError
 
-from pypole_gql.redis_mux import Multiplexer
+from pypole_gql.redis_mux import Multiplexer, pack_parts
 
 #: How often the in-process store drops the windows of clients gone quiet (seconds).
 SWEEP_INTERVAL: Final = 10.0
@@ -135,11 +135,13 @@ class MemoryWindows:
             del self._windows[key]
 
 
-_CHARGE_SHA: Final = hashlib.sha1(_CHARGE_SCRIPT.encode(), usedforsecurity=False).hexdigest()
+_CHARGE_SHA: Final = (
+    hashlib.sha1(_CHARGE_SCRIPT.encode(), usedforsecurity=False).hexdigest().encode()
+)
 #: Clients whose script arguments (keys, limits) are remembered between their requests.
 ARGS_MEMO_ENTRIES: Final = 4096
 
-_ScriptArgs = tuple[Sequence["Charge"], tuple[str | int, ...], tuple[int, ...]]
+_ScriptArgs = tuple[Sequence["Charge"], bytes, bytes]
 
 
 class RedisWindows:
@@ -151,10 +153,11 @@ class RedisWindows:
     def __init__(self, mux: Multiplexer, key_prefix: str) -> None:
         self._mux = mux
         self._key_prefix = key_prefix
-        # Per client and list of policies: the EVALSHA arguments before ``now`` (the SHA,
-        # the key count, the keys) and after it (each policy's limit and expiry), worked out
-        # once. Keyed by the list's identity, checked on use (a limiter's lists live as long
-        # as it does; a list built per call is only worked out again).
+        # Per client and list of policies: the EVALSHA command packed before ``now`` (the
+        # array header, the SHA, the key count, the keys) and after it (each policy's limit
+        # and expiry), worked out once. Keyed by the list's identity, checked on use (a
+        # limiter's lists live as long as it does; a list built per call is only worked
+        # out again).
         self._args: LRUCache[tuple[str, int], _ScriptArgs] = LRUCache(maxsize=ARGS_MEMO_ENTRIES)
 
     def _script_args(self, bucket: str, charges: Sequence[Charge]) -> _ScriptArgs:
@@ -162,22 +165,25 @@ class RedisWindows:
         found = self._args.get(memo)
         if found is not None and found[0] is charges:
             return found
-        keys = [f"{self._key_prefix}:{c.item.key_for(c.scope, bucket)}" for c in charges]
-        limits: list[int] = []
+        keys = [f"{self._key_prefix}:{c.item.key_for(c.scope, bucket)}".encode() for c in charges]
+        limits: list[bytes] = []
         for charge in charges:
-            limits += [charge.amount, charge.expiry]
-        head: tuple[str | int, ...] = ("EVALSHA", _CHARGE_SHA, len(keys), *keys)
-        args = (charges, head, tuple(limits))
+            limits += [b"%d" % charge.amount, b"%d" % charge.expiry]
+        count = 3 + len(keys) + 1 + len(limits)  # EVALSHA, SHA, key count, keys, now, limits
+        head = b"*%d\r\n" % count + pack_parts(b"EVALSHA", _CHARGE_SHA, b"%d" % len(keys), *keys)
+        args = (charges, head, pack_parts(*limits))
         self._args[memo] = args
         return args
 
     async def charge(self, bucket: str, charges: Sequence[Charge], now: float) -> list[WindowStats]:
         _, head, limits = self._script_args(bucket, charges)
+        stamp = repr(now).encode()  # as redis-py writes a float
+        command = b"%b$%d\r\n%b\r\n%b" % (head, len(stamp), stamp, limits)
         try:
-            reply = await self._mux.execute(*head, now, *limits)
+            reply = await self._mux.execute_packed(command)
         except NoScriptError:  # a restarted or flushed Redis: load it, then charge
             await self._mux.execute("SCRIPT", "LOAD", _CHARGE_SCRIPT)
-            reply = await self._mux.execute(*head, now, *limits)
+            reply = await self._mux.execute_packed(command)
         results = []
         for i in range(0, len(reply), 3):
             allowed, oldest, count = int(reply[i]), reply[i + 1], int(reply[i + 2])
