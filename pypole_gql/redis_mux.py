@@ -116,7 +116,7 @@ class Multiplexer:
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._session: _Session | None = None
-        self._opening: asyncio.Lock | None = None
+        self._opening: asyncio.Future[_Session] | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -156,28 +156,40 @@ class Multiplexer:
     # -- the connection ----------------------------------------------------------------
 
     async def _open(self) -> _Session:
-        if self._opening is None:
-            self._opening = asyncio.Lock()
-        async with self._opening:
-            if self._closed:
-                raise RedisConnectionError("the Redis link is closed")
-            if self._session is not None:
-                return self._session
-            connection = self._make_connection()
-            try:
-                async with asyncio.timeout(self._connect_timeout):
-                    await connection.connect()  # type: ignore[no-untyped-call]
-            except TimeoutError:
-                await connection.disconnect(nowait=True)
-                raise RedisTimeoutError("Timeout connecting to Redis") from None
-            except BaseException:
-                await connection.disconnect(nowait=True)
-                raise
-            session = _Session(connection)
-            session.writer = asyncio.create_task(self._write(session), name="redis-mux.write")
-            session.reader = asyncio.create_task(self._read(session), name="redis-mux.read")
-            self._session = session
-            return session
+        """The connection, opened by one attempt that every caller arriving meanwhile
+        shares (a Redis that does not answer costs them one connect timeout together)."""
+        if self._closed:
+            raise RedisConnectionError("the Redis link is closed")
+        opening = self._opening
+        if opening is None:
+            opening = self._opening = asyncio.ensure_future(self._connect())
+            opening.add_done_callback(self._opened)
+        return await asyncio.shield(opening)
+
+    def _opened(self, attempt: asyncio.Future[_Session]) -> None:
+        self._opening = None
+        if not attempt.cancelled():
+            attempt.exception()  # seen: every caller waiting on it got it
+
+    async def _connect(self) -> _Session:
+        connection = self._make_connection()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                await connection.connect()  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            await connection.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout connecting to Redis") from None
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            raise
+        session = _Session(connection)
+        if self._closed:  # closed while connecting
+            await connection.disconnect(nowait=True)
+            raise RedisConnectionError("the Redis link is closed")
+        session.writer = asyncio.create_task(self._write(session), name="redis-mux.write")
+        session.reader = asyncio.create_task(self._read(session), name="redis-mux.read")
+        self._session = session
+        return session
 
     def _drop(self, exc: BaseException) -> None:
         """Give up the connection: every command on it fails with ``exc``."""
