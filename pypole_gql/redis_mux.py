@@ -191,10 +191,14 @@ class Multiplexer:
         self._session = session
         return session
 
-    def _drop(self, exc: BaseException) -> None:
-        """Give up the connection: every command on it fails with ``exc``."""
-        session = self._session
+    def _drop(self, exc: BaseException, session: _Session | None = None) -> None:
+        """Give up the connection (``session``'s, by default the current one): every
+        command on it fails with ``exc``."""
+        session = session or self._session
         if session is None:
+            return
+        if session is not self._session:  # already replaced: fail what it still holds
+            session.fail(exc)
             return
         self._session = None
         if self._watchdog is not None:
@@ -233,7 +237,7 @@ class Multiplexer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self._drop(exc)
+                self._drop(exc, session)
                 return
 
     async def _read(self, session: _Session) -> None:
@@ -247,10 +251,10 @@ class Multiplexer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self._drop(exc)
+                self._drop(exc, session)
                 return
             if not waiting:  # an answer nobody asked for: the stream is out of step
-                self._drop(RedisConnectionError("Redis answered a command not sent"))
+                self._drop(RedisConnectionError("Redis answered a command not sent"), session)
                 return
             _, future = waiting.popleft()
             self.replies += 1
@@ -269,6 +273,6 @@ class Multiplexer:
         loop = asyncio.get_running_loop()
         deadline = session.waiting[0][0]
         if loop.time() >= deadline:
-            self._drop(RedisTimeoutError("Timeout reading from Redis"))
+            self._drop(RedisTimeoutError("Timeout reading from Redis"), session)
             return
         self._watchdog = loop.call_at(deadline, self._check, session)
