@@ -33,6 +33,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pypole_gql.logging import get_logger
+from pypole_gql.redis_mux import Multiplexer, connection_factory
 
 log = get_logger("pypole.redis")
 
@@ -41,6 +42,8 @@ log = get_logger("pypole.redis")
 #: there reads as Redis down (the breaker opens, every instance loads on its own). A dead
 #: Redis refuses at once; only a black-holed one costs this, once per cool-down.
 DEFAULT_CONNECT_TIMEOUT: Final = 1.0
+#: Seconds a command may wait for its answer.
+DEFAULT_SOCKET_TIMEOUT: Final = 0.5
 #: Seconds the breaker first keeps calls away from a Redis that looks down, and at most.
 DEFAULT_COOLDOWN: Final = 1.0
 DEFAULT_MAX_COOLDOWN: Final = 10.0
@@ -124,6 +127,10 @@ class Breaker:
 class RedisLink:
     """One Redis client over one pool, and the breaker every user of it shares.
 
+    ``client`` (over ``pool``) serves the cache, the budget and everything else; ``mux`` is
+    one multiplexed connection with the pool's settings and timeouts, for the command every
+    request makes (the rate limiter's charge: :mod:`pypole_gql.redis_mux`).
+
     Built with :meth:`from_url` without connecting (connections are made on first use); closed
     once, by whoever opened it (:func:`~pypole_gql.resources.build_resources`).
     """
@@ -132,6 +139,12 @@ class RedisLink:
         self.pool = pool
         self.client: Redis = Redis(connection_pool=pool)
         self.breaker = breaker
+        kwargs = pool.connection_kwargs
+        self.mux = Multiplexer(
+            connection_factory(pool),
+            timeout=kwargs.get("socket_timeout") or DEFAULT_SOCKET_TIMEOUT,
+            connect_timeout=kwargs.get("socket_connect_timeout") or DEFAULT_CONNECT_TIMEOUT,
+        )
 
     @classmethod
     def from_url(
@@ -139,7 +152,7 @@ class RedisLink:
         url: str,
         *,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        socket_timeout: float = 0.5,
+        socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
         max_connections: int = 64,
         cooldown: float = DEFAULT_COOLDOWN,
         max_cooldown: float = DEFAULT_MAX_COOLDOWN,
@@ -174,4 +187,5 @@ class RedisLink:
         return True
 
     async def close(self) -> None:
+        await self.mux.aclose()
         await self.client.aclose(close_connection_pool=True)

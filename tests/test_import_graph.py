@@ -142,7 +142,7 @@ def test_the_package_has_no_import_circle() -> None:
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"version", "config", "clock", "errors", "log_output", "logging"}),
     frozenset({"domain"}),
-    frozenset({"web", "redis_link", "ratelimit"}),
+    frozenset({"web", "redis_mux", "redis_link", "ratelimit"}),
     frozenset({"upstream", "db"}),
     frozenset({"cache", "archive", "auth"}),
     frozenset({"services"}),

@@ -98,7 +98,7 @@ class RateLimiter:
             )
             self._own_link = True
         self._link = redis
-        self._redis = RedisWindows(redis.client, key_prefix) if redis is not None else None
+        self._redis = RedisWindows(redis.mux, key_prefix) if redis is not None else None
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> RateLimiter:
