@@ -7,10 +7,15 @@ app's lifespan (so every resource opens and closes as in production) and yields 
 ``Resources``. ``db_url`` is parametrized over SQLite and PostgreSQL. ``clock=`` (to
 ``make_client`` or ``running_app``) runs the app on a test's clock, e.g. a
 :class:`~tests.plugins.clock.FakeClock`, instead of :func:`time.time`.
+
+A new SQLite file is not migrated test by test: :func:`migrated` copies a file that alembic
+brought to head once per test process (``migrated_sqlite_template``, in the session's tmp
+dir); a file that exists already, and PostgreSQL, are upgraded by alembic as before.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -19,6 +24,7 @@ from weakref import WeakKeyDictionary
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from pypole_gql.app import create_app
@@ -28,6 +34,46 @@ from pypole_gql.resources import Resources
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 _APPS: WeakKeyDictionary[httpx.AsyncClient, Starlette] = WeakKeyDictionary()
+
+
+class _Template:
+    """The folder of this process's migrated SQLite template (set by the session fixture)."""
+
+    folder: Path | None = None
+    file: Path | None = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where :func:`migrated` keeps the template (migrated on first use, so free if unused)."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    _Template.folder, _Template.file = folder, None
+    return folder
+
+
+async def migrated(database_url: str) -> None:
+    """``database_url`` at alembic's head: a missing SQLite file is a copy of a template
+    migrated once per process (alembic's own result, byte for byte); anything else is
+    upgraded by alembic in place."""
+    from pypole_gql.db.migrate import upgrade_async
+
+    url = make_url(database_url)
+    target = url.database
+    if url.get_backend_name() != "sqlite" or target in (None, "", ":memory:") or url.query:
+        await upgrade_async(database_url)
+        return
+    path = Path(target)
+    if path.exists() or _Template.folder is None:
+        await upgrade_async(database_url)
+        return
+    if _Template.file is None:
+        template = _Template.folder / "head.db"
+        await upgrade_async(url.set(database=str(template)).render_as_string(False))
+        leftovers = sorted(p.name for p in _Template.folder.iterdir() if p != template)
+        assert not leftovers, f"the migrated template left {leftovers} beside it"
+        _Template.file = template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_Template.file, path)
 
 
 def resources_of(client: httpx.AsyncClient) -> Resources:
@@ -55,9 +101,7 @@ async def running_app(
 ) -> AsyncIterator[Starlette]:
     """The app with its lifespan entered (migrations applied first for SQLite and PostgreSQL),
     on ``clock`` when one is given."""
-    from pypole_gql.db.migrate import upgrade_async
-
-    await upgrade_async(settings.database_url)
+    await migrated(settings.database_url)
     app = create_app(settings, configure_logs=False, clock=clock)
     async with app.router.lifespan_context(app):
         yield app

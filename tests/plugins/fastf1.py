@@ -10,6 +10,13 @@ fixtures: ``/static`` (synthetic telemetry laid over the recordings), ``/f1sched
   (a namespace of its own), so the 2018 race with telemetry is loaded by the app once and
   shared by the GraphQL and REST tests; it also lets a second process find it in Redis.
 - ``fastf1_app_settings(replay)`` are the settings that point an app at the replay.
+- ``fastf1_shared_cache`` is the one FastF1 cache folder (HTTP cache and parsed-data pickles)
+  of the loads above, which compare data and never count FastF1's upstream traffic: a
+  session the sessions app loaded is parsed again by the oracle from FastF1's own cache
+  instead of from the live-timing streams (a cold race with telemetry is ~3x the warm one).
+  It lives in this test session's tmp dir, so it never outlives the code or the replay
+  (whose URL is part of FastF1's cache keys). Tests of FastF1's traffic, faults or cache
+  use a folder of their own.
 """
 
 from __future__ import annotations
@@ -59,9 +66,16 @@ OracleLoader = Callable[..., Any]
 
 
 @pytest.fixture(scope="session")
-def fastf1_oracle(replay: Replay, tmp_path_factory: pytest.TempPathFactory) -> OracleLoader:
+def fastf1_shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The FastF1 cache folder shared by the oracle, the in-process session loads of
+    ``tests/upstream`` and the sessions app (see the module docstring)."""
+    return tmp_path_factory.mktemp("fastf1-shared-cache")
+
+
+@pytest.fixture(scope="session")
+def fastf1_oracle(replay: Replay, fastf1_shared_cache: Path) -> OracleLoader:
     """``fastf1_oracle(year, race, kind, telemetry=False)``: a loaded ``fastf1.core.Session``."""
-    config = replay_config(replay.url, tmp_path_factory.mktemp("fastf1-oracle-cache"))
+    config = replay_config(replay.url, fastf1_shared_cache)
     loaded: dict[tuple[Any, ...], Any] = {}
 
     def load(year: int, race: int | str, kind: str, *, telemetry: bool = False) -> Any:
@@ -98,10 +112,13 @@ class SessionsApp:
 
 @pytest.fixture(scope="session")
 async def sessions_app(
-    replay: Replay, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    replay: Replay,
+    redis_url: str,
+    fastf1_shared_cache: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[SessionsApp]:
     tmp = tmp_path_factory.mktemp("sessions-app")
-    values = fastf1_app_settings(replay, redis_url=redis_url)
+    values = fastf1_app_settings(replay, redis_url=redis_url, fastf1_cache_dir=fastf1_shared_cache)
     settings = test_settings(tmp, **values)
     try:
         async with running_app(settings) as app:

@@ -142,6 +142,7 @@ async def test_upcoming_weekend_costs_only_the_calendar(
     replay_f1: F1Service, sessions_app: SessionsApp, replay: Replay, fixtures_csv: Csv
 ) -> None:
     season, round_ = fixtures_csv.next_round(NOW)
+    loads = sessions_app.resources.sessions.client.loads
     hub = await _service(replay_f1, sessions_app, NOW).weekend(season, round_)
     assert hub is not None
     assert hub.status is WeekendStatus.UPCOMING
@@ -154,6 +155,9 @@ async def test_upcoming_weekend_costs_only_the_calendar(
     )
     assert jolpica_requests(replay) == 1  # the season's calendar
     assert replay.count(prefix=STATIC) == 0
+    # No load either (the sessions app's FastF1 cache is shared with the oracle's, so a load
+    # of a session loaded before might read no live-timing stream).
+    assert sessions_app.resources.sessions.client.loads == loads
 
 
 async def test_current_is_the_next_race(

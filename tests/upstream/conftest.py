@@ -11,6 +11,7 @@ the sessions the worker produced, each loaded once per test run.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -52,9 +53,11 @@ async def race_payload(
 
 @pytest.fixture(scope="session")
 def session_data(
-    race_payload: bytes, replay: Replay, tmp_path_factory: pytest.TempPathFactory
+    race_payload: bytes, replay: Replay, fastf1_shared_cache: Path
 ) -> Callable[[str], SessionData]:
-    cache_dir = tmp_path_factory.mktemp("fastf1-inprocess-cache")
+    # The oracle's FastF1 cache: whichever of the two loads a session first, the other
+    # parses it from there (both load without telemetry, the race aside).
+    cache_dir = fastf1_shared_cache
     decoded: dict[str, SessionData] = {RACE_NAME: decode_payload(race_payload)}
 
     def get(name: str) -> SessionData:
