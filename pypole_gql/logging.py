@@ -227,6 +227,15 @@ class JsonLines:
 
 
 _json_lines: JsonLines | None = None
+#: structlog's configuration object, read directly by :func:`json_lines` (``get_config``
+#: builds a dict every call); None if a structlog release renames it.
+_STRUCTLOG_CONFIG: Any = getattr(getattr(structlog, "_config", None), "_CONFIG", None)
+
+
+def _processors_in_force() -> Any:
+    if _STRUCTLOG_CONFIG is not None:
+        return _STRUCTLOG_CONFIG.default_processors
+    return structlog.get_config()["processors"]
 
 
 def json_lines(level: int = logging.INFO) -> JsonLines | None:
@@ -236,7 +245,7 @@ def json_lines(level: int = logging.INFO) -> JsonLines | None:
     found = _json_lines
     if found is None or level < found.level:
         return None
-    if structlog.get_config()["processors"] is not found.processors:
+    if _processors_in_force() is not found.processors:
         return None
     return found
 
