@@ -35,8 +35,8 @@ on to the stack unchanged, a body already read handed on as it was read.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
+from time import perf_counter
 from typing import Final
 
 import orjson
@@ -44,13 +44,13 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pypole_gql.cache.graphql_keys import MAX_REQUEST_BYTES, ResponseCache
-from pypole_gql.cache.responses import CachedResponse, ResponseLayer
+from pypole_gql.cache.responses import ResponseLayer
 from pypole_gql.cache.rest_keys import REST_PREFIXES, RestResponseCache
 from pypole_gql.errors import Internal, render_for_path
 from pypole_gql.graphql.persisted import PersistedQueries
 from pypole_gql.logging import get_logger, json_lines, redact_secrets, redact_text, request_id_var
-from pypole_gql.middleware import client_ip, request_id_for
-from pypole_gql.ratelimit import RateLimiter, RateLimitMiddleware, charged
+from pypole_gql.middleware import client_ip, new_request_id, request_id_for
+from pypole_gql.ratelimit import Decision, RateLimiter, RateLimitMiddleware, charged
 from pypole_gql.web.body import replay_messages
 from pypole_gql.web.cors import CORS
 
@@ -70,7 +70,19 @@ _LINE_PREFIXES: Final = 1024
 _LINE_REST: Final = (
     b'%d,"duration_ms":%b,"client_ip":%b,"user_id":null,"operation":null,"cache_hits":0,'
     b'"cache_misses":0,"upstream_calls":0,"response_cache":%b,"event":"request.completed",'
-    b'"request_id":%b,"level":"info","logger":"pypole.access","timestamp":"%b"}'
+    b'"request_id":"%b","level":"info","logger":"pypole.access","timestamp":"%b"}'
+)
+_HIT: Final = b'"hit"'
+#: The request headers a hit depends on (the others are not looked at).
+_LOOKED_AT: Final = frozenset(
+    {
+        b"authorization",
+        b"if-none-match",
+        b"x-request-id",
+        b"accept",
+        b"content-type",
+        b"content-length",
+    }
 )
 
 
@@ -112,7 +124,7 @@ class CacheHitFront:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = perf_counter()
         method = scope["method"]
         path: str = scope["path"]
         graphql = path == self._graphql_path
@@ -127,10 +139,13 @@ class CacheHitFront:
         ):
             await self.app(scope, receive, send)
             return
+        # One pass over the headers, looking only at the few a hit depends on.
         if_none_match = incoming_id = None
         content_type = b""
         length = -1
         for name, value in scope["headers"]:
+            if name not in _LOOKED_AT:
+                continue
             if name == b"authorization":
                 await self.app(scope, receive, send)
                 return
@@ -145,16 +160,17 @@ class CacheHitFront:
                     return
             elif name == b"content-type":
                 content_type = value
-            elif name == b"content-length":
+            else:  # content-length
                 length = int(value) if value.isdigit() else -1
         layer: ResponseLayer
         read: list[Message] | None = None
         charge = True  # a GraphQL or REST read under /graphql or /api (see ratelimit.charged)
+        get = method == "GET"
         if not graphql:
             assert self._rest is not None
             layer = self._rest
             key: str | None = self._rest.key_for(path, scope["query_string"])
-        elif method == "GET":
+        elif get:
             assert self._graphql is not None
             layer = self._graphql
             raw: bytes = scope["query_string"]
@@ -187,60 +203,53 @@ class CacheHitFront:
             # A body read here is handed on as it was read.
             await self.app(scope, receive if read is None else replay_messages(read, receive), send)
             return
-        await self._hit(
-            scope,
-            send,
-            started,
-            layer,
-            entry,
-            limiter if charge else None,
-            (method == "GET", if_none_match, incoming_id),
-        )
 
-    async def _hit(
-        self,
-        scope: Scope,
-        send: Send,
-        started: float,
-        layer: ResponseLayer,
-        entry: CachedResponse,
-        limiter: RateLimiter | None,
-        request: tuple[bool, bytes | None, bytes | None],
-    ) -> None:
-        """Answer from ``entry`` as the stack would, charging ``limiter`` (None: not charged)."""
-        get, if_none_match, incoming_id = request
-        request_id = request_id_for(None if incoming_id is None else incoming_id.decode("latin-1"))
-        scope.setdefault("state", {})["request_id"] = request_id
+        # A hit: answered here as the stack would, charging ``limiter`` when ``charge``.
+        request_id = (
+            new_request_id()
+            if incoming_id is None
+            else request_id_for(incoming_id.decode("latin-1"))
+        )
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["request_id"] = request_id
         token = request_id_var.set(request_id)
-        id_header = (b"x-request-id", request_id.encode())
+        id_bytes = request_id.encode()
+        id_header = (b"x-request-id", id_bytes)
         status = 500
         response_cache: str | None = None
         response_started = False
         try:
-            limit_headers = None
-            if limiter is not None:
+            tail: list[tuple[bytes, bytes]] | None = None  # the rate limiter's headers
+            if charge:
                 try:
-                    decision = limiter.hit_now(scope) or await limiter.hit(scope)
+                    found = limiter.hit_now_headers(scope)
+                    if found is None:
+                        decision = await limiter.hit(scope)
+                        found = decision.raw_headers() if decision.allowed else decision
                 except Exception:
                     # As the rate limiter's middleware: served, and said loudly.
-                    limit_log.exception("ratelimit.check_failed", path=scope["path"])
+                    limit_log.exception("ratelimit.check_failed", path=path)
                 else:
-                    if not decision.allowed:
+                    if type(found) is not list:
+                        assert isinstance(found, Decision)
                         status = 429
                         response_started = True
                         sender = self._sender(scope, send, id_header)
-                        await RateLimitMiddleware.refuse(scope, sender, decision)
+                        await RateLimitMiddleware.refuse(scope, sender, found)
                         return
-                    limit_headers = decision.raw_headers()
+                    tail = found
             layer.stats.hits += 1
             response_cache = "hit"
             self.answered += 1
-            status, headers, body = layer.answer_of(entry, get, if_none_match)
+            status, headers, body = layer.shared_answer(entry, get, if_none_match)
             # A handler's own policy wins (see RateLimitMiddleware); a 304 keeps none of it.
-            if limit_headers is not None and (status == 304 or not entry.has_rate_limit):
-                headers += limit_headers
-            headers.append(id_header)
-            start = {"type": "http.response.start", "status": status, "headers": headers}
+            if tail is None or (status != 304 and entry.has_rate_limit):
+                tail = [id_header]
+            else:
+                tail.append(id_header)
+            start = {"type": "http.response.start", "status": status, "headers": headers + tail}
             response_started = True
             if self._cors is not None:
                 await self._cors.send(start, send, Headers(scope=scope))
@@ -248,12 +257,10 @@ class CacheHitFront:
                 await send(start)
             await send({"type": "http.response.body", "body": body})
         except Exception:
-            access_log.exception(
-                "request.failed", method=scope["method"], path=scope["path"], request_id=request_id
-            )
+            access_log.exception("request.failed", method=method, path=path, request_id=request_id)
             if not response_started:
                 status = 500
-                rendered = render_for_path(scope["path"], Internal(), request_id)
+                rendered = render_for_path(path, Internal(), request_id)
                 await self._sender(scope, send, id_header)(
                     {
                         "type": "http.response.start",
@@ -263,7 +270,33 @@ class CacheHitFront:
                 )
                 await send({"type": "http.response.body", "body": rendered.body()})
         finally:
-            self._log(scope, status, started, request_id, incoming_id is not None, response_cache)
+            lines = json_lines()
+            if lines is None:
+                self._log(scope, status, started, response_cache)
+            else:
+                prefix = self._prefixes.get((method, path))
+                if prefix is None:
+                    prefix = self._prefix(method, path)
+                address = state.get("client_ip") or client_ip(scope)
+                rendered_ip = self._addresses.get(address)
+                if rendered_ip is None:
+                    rendered_ip = self._address(address)
+                lines.write(
+                    prefix
+                    + _LINE_REST
+                    % (
+                        status,
+                        _milliseconds(perf_counter() - started),
+                        rendered_ip,
+                        _HIT if response_cache == "hit" else b"null",
+                        # A new id is hex; a client's may hold anything the id's alphabet
+                        # allows.
+                        id_bytes
+                        if incoming_id is None
+                        else orjson.dumps(redact_text(request_id))[1:-1],
+                        lines.stamp.timestamp_bytes(),
+                    )
+                )
             request_id_var.reset(token)
 
     def _sender(self, scope: Scope, send: Send, id_header: tuple[bytes, bytes]) -> Send:
@@ -281,57 +314,22 @@ class CacheHitFront:
 
         return sender
 
-    def _log(
-        self,
-        scope: Scope,
-        status: int,
-        started: float,
-        request_id: str,
-        incoming: bool,
-        response_cache: str | None,
-    ) -> None:
-        """The request context's ``request.completed`` line for this answer."""
-        method: str = scope["method"]
-        path: str = scope["path"]
-        elapsed = time.perf_counter() - started
-        address = scope["state"].get("client_ip") or client_ip(scope)
-        lines = json_lines()
-        if lines is None:
-            duration_ms = round(elapsed * 1000, 2)
-            access_log.info(
-                "request.completed",
-                method=method,
-                path=path,
-                status=status,
-                duration_ms=duration_ms,
-                client_ip=address,
-                user_id=None,
-                operation=None,
-                cache_hits=0,
-                cache_misses=0,
-                upstream_calls=0,
-                response_cache=response_cache,
-            )
-            return
-        prefix = self._prefixes.get((method, path))
-        if prefix is None:
-            prefix = self._prefix(method, path)
-        rendered = self._addresses.get(address)
-        if rendered is None:
-            rendered = self._address(address)
-        # A new id is hex; a client's may hold anything the id's alphabet allows.
-        rid = redact_text(request_id) if incoming else request_id
-        lines.write(
-            prefix
-            + _LINE_REST
-            % (
-                status,
-                _milliseconds(elapsed),
-                rendered,
-                b"null" if response_cache is None else b'"' + response_cache.encode() + b'"',
-                orjson.dumps(rid),
-                lines.stamp.timestamp().encode(),
-            )
+    def _log(self, scope: Scope, status: int, started: float, response_cache: str | None) -> None:
+        """The request context's ``request.completed`` line for this answer, through the
+        logger (console mode, or the logs captured)."""
+        access_log.info(
+            "request.completed",
+            method=scope["method"],
+            path=scope["path"],
+            status=status,
+            duration_ms=round((perf_counter() - started) * 1000, 2),
+            client_ip=scope["state"].get("client_ip") or client_ip(scope),
+            user_id=None,
+            operation=None,
+            cache_hits=0,
+            cache_misses=0,
+            upstream_calls=0,
+            response_cache=response_cache,
         )
 
     def _address(self, address: str) -> bytes:
@@ -355,10 +353,21 @@ def _milliseconds(seconds: float) -> bytes:
     """``seconds`` in milliseconds as the request context logs them (rounded to 2 places,
     written as orjson writes that float: ``0.12``, ``0.1``, ``3.0``)."""
     hundredths = int(seconds * 100_000 + 0.5)
+    if hundredths < _MILLISECONDS_KEPT:
+        return _MILLISECONDS[hundredths]
+    return _hundredths(hundredths)
+
+
+def _hundredths(hundredths: int) -> bytes:
     whole, part = divmod(hundredths, 100)
     if part % 10:
         return b"%d.%02d" % (whole, part)
     return b"%d.%d" % (whole, part // 10)
+
+
+#: The renderings of the durations up to 20 ms, a hit's usual ones, made once.
+_MILLISECONDS_KEPT: Final = 2000
+_MILLISECONDS: Final = [_hundredths(h) for h in range(_MILLISECONDS_KEPT)]
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 from collections.abc import Callable
+from threading import get_ident
 from typing import BinaryIO, TextIO
 
 __all__ = ["BATCH_BYTES", "BatchedLines", "LineWriter", "line_output"]
@@ -45,20 +46,31 @@ class BatchedLines:
         self._out = out
         self._lines: list[bytes] = []
         self._size = 0
-        # The loop whose current turn ends with writing the kept lines.
-        self._pending: asyncio.AbstractEventLoop | None = None
+        # The loop lines were last kept for, its thread, and whether a write of the kept
+        # lines is due at the end of its current turn.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
+        self._scheduled = False
         atexit.register(self.flush)
 
     def __call__(self, line: bytes) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._write(line + b"\n")
-            return
-        if self._pending is not loop:
-            # Another loop's turn may never end (it stopped): its lines go first, now.
-            self.flush()
-            self._pending = loop
+        loop = self._loop
+        # The loop running in this thread is the last one when that one runs here (one
+        # loop at a time runs in a thread): then it need not be asked for, a call that
+        # checks the process id (a system call) every time.
+        if loop is None or self._thread != get_ident() or not loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                self._write(line + b"\n")
+                return
+            if running is not loop:
+                # Another loop's turn may never end (it stopped): its lines go first, now.
+                self.flush()
+                self._loop = loop = running
+                self._thread = get_ident()
+        if not self._scheduled:
+            self._scheduled = True
             loop.call_soon(self.flush)
         self._lines.append(line)
         self._size += len(line)
@@ -66,7 +78,7 @@ class BatchedLines:
             self.flush()
 
     def flush(self) -> None:
-        self._pending = None
+        self._scheduled = False
         if self._lines:
             lines, self._lines, self._size = self._lines, [], 0
             lines.append(b"")

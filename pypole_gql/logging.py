@@ -169,11 +169,12 @@ class _Stamp:
     step, as ``add_log_level``, ``add_logger_name`` and ``TimeStamper(fmt="iso", utc=True)``
     write them (``2024-05-01T12:00:00.123456Z``), the date and time formatted once a second."""
 
-    __slots__ = ("_prefix", "_second")
+    __slots__ = ("_bytes", "_prefix", "_second")
 
     def __init__(self) -> None:
         self._second = -1
         self._prefix = ""
+        self._bytes = (-1, b"")  # (second, its prefix as bytes), for timestamp_bytes
 
     def __call__(
         self, logger: Any, method: str, event_dict: MutableMapping[str, Any]
@@ -198,6 +199,17 @@ class _Stamp:
         micros = int((now - second) * 1_000_000)
         return f"{prefix}.{micros:06d}Z" if micros else f"{prefix}Z"
 
+    def timestamp_bytes(self) -> bytes:
+        """:meth:`timestamp` as bytes (for a line rendered without the processors)."""
+        now = time.time()
+        second = int(now)
+        kept = self._bytes
+        if kept[0] != second:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            kept = self._bytes = (second, text.encode())
+        micros = int((now - second) * 1_000_000)
+        return b"%b.%06dZ" % (kept[1], micros) if micros else kept[1] + b"Z"
+
 
 @dataclass(frozen=True, slots=True)
 class JsonLines:
@@ -215,6 +227,15 @@ class JsonLines:
 
 
 _json_lines: JsonLines | None = None
+#: structlog's configuration object, read directly by :func:`json_lines` (``get_config``
+#: builds a dict every call); None if a structlog release renames it.
+_STRUCTLOG_CONFIG: Any = getattr(getattr(structlog, "_config", None), "_CONFIG", None)
+
+
+def _processors_in_force() -> Any:
+    if _STRUCTLOG_CONFIG is not None:
+        return _STRUCTLOG_CONFIG.default_processors
+    return structlog.get_config()["processors"]
 
 
 def json_lines(level: int = logging.INFO) -> JsonLines | None:
@@ -224,7 +245,7 @@ def json_lines(level: int = logging.INFO) -> JsonLines | None:
     found = _json_lines
     if found is None or level < found.level:
         return None
-    if structlog.get_config()["processors"] is not found.processors:
+    if _processors_in_force() is not found.processors:
         return None
     return found
 

@@ -122,6 +122,9 @@ class CachedResponse:
     #: Whether the answer reported a rate-limit policy of its own (the limiter then adds
     #: none to its 200s).
     has_rate_limit: bool = field(init=False)
+    #: The header lists of a GET hit, worked out once per second of ``max-age``:
+    #: ``[(max_age, 200's headers, 304's headers)]`` (see ResponseLayer.shared_answer).
+    get_answers: list[tuple[bytes, Headers, Headers]] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         size = len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + 64
@@ -131,6 +134,7 @@ class CachedResponse:
         object.__setattr__(self, "not_modified_headers", not_modified_headers(self.headers))
         limited = any(name.lower() == b"ratelimit" for name, _ in self.headers)
         object.__setattr__(self, "has_rate_limit", limited)
+        object.__setattr__(self, "get_answers", [(b"", [], [])])
 
     def get_headers(self, max_age: bytes) -> Headers:
         """The headers of an answer over GET with ``Cache-Control: max_age``."""
@@ -260,6 +264,33 @@ class ResponseLayer:
             headers = [*entry.not_modified_headers, (b"cache-control", max_age), (b"vary", VARY)]
             return 304, headers, b""
         return 200, entry.get_headers(max_age), entry.body
+
+    def shared_answer(
+        self, entry: CachedResponse, get: bool, if_none_match: bytes | None
+    ) -> tuple[int, Headers, bytes]:
+        """:meth:`answer_of` with a header list shared by the hits of the same second, not
+        to be changed: add to it by concatenation (the cache-hit front's answer)."""
+        if not get:
+            return 200, entry.post_headers, entry.body
+        max_age = public(entry.fresh_until - self._clock())
+        answers = entry.get_answers
+        kept = answers[0]
+        if kept[0] != max_age:
+            control = (b"cache-control", max_age)
+            kept = (
+                max_age,
+                [*entry.headers, control, (b"vary", VARY)],
+                [*entry.not_modified_headers, control, (b"vary", VARY)],
+            )
+            answers[0] = kept
+        if (
+            if_none_match is not None
+            and entry.etag is not None
+            and matches(if_none_match, entry.etag)
+        ):
+            self.stats.not_modified += 1
+            return 304, kept[2], b""
+        return 200, kept[1], entry.body
 
     # -- lookup and store ----------------------------------------------------------------
 

@@ -114,6 +114,17 @@ class ClientResolver:
         memo[value] = found
         return found
 
+    def client_bucket(self, scope: Scope) -> str:
+        """``bucket(client_ip(scope))``, one memo lookup for a peer that is no proxy."""
+        state = scope.setdefault("state", {})
+        if not state.get("client_ip"):
+            peer = scope.get("client")
+            found = self._addresses.get(str(peer[0]) if peer else "unknown")
+            if found is not None and not found.trusted:
+                state["client_ip"] = found.text
+                return found.bucket
+        return self.bucket(self.client_ip(scope))
+
     def bucket(self, address: str) -> str:
         """The budget ``address`` counts against."""
         found = self._address(address)

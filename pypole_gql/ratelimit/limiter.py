@@ -46,12 +46,26 @@ class _Budget:
     """The policies one kind of request is charged against, and what the answer reports
     about all of them (worked out once: every charged request sends it)."""
 
-    __slots__ = ("charges", "policies", "policy_header")
+    __slots__ = ("amounts", "charges", "policies", "policy_header", "policy_pair")
 
     def __init__(self, charges: tuple[Charge, ...]) -> None:
         self.charges = charges
         self.policies = tuple(charge.item for charge in charges)
         self.policy_header = policy_header(self.policies)
+        # As Decision.raw_headers writes them, for the answers sent without a Decision.
+        self.policy_pair = (b"ratelimit-policy", self.policy_header.encode())
+        self.amounts = tuple(b"%d" % charge.amount for charge in charges)
+
+
+def _reported(results: list[WindowStats]) -> int:
+    """The index of the policy to report: the one that refused, else the one closest to
+    running out (the first of equals)."""
+    index = len(results) - 1
+    if index and results[index].remaining >= 0:
+        for i in range(index - 1, -1, -1):
+            if results[i].remaining <= results[index].remaining:
+                index = i
+    return index
 
 
 class RateLimiter:
@@ -168,6 +182,35 @@ class RateLimiter:
         budget = self._api
         return self._decide(budget, self._memory.charge(bucket, budget.charges, now), now)
 
+    def hit_now_headers(self, scope: Scope) -> list[tuple[bytes, bytes]] | Decision | None:
+        """:meth:`hit_now`, an allowed charge answered by its header pairs alone (a new
+        list, :meth:`Decision.raw_headers` for the same charge, no Decision built); the
+        Decision of a refusal; None when counts go to Redis (then await :meth:`hit`)."""
+        if self._link is not None:
+            return None
+        bucket = self.clients.client_bucket(scope)
+        now = time.time()
+        budget = self._api
+        results = self._memory.charge(bucket, budget.charges, now)
+        index = _reported(results)
+        reset_time, remaining = results[index]
+        if remaining < 0:
+            return self._decide(budget, results, now)
+        amount = budget.amounts[index]
+        left = b"%d" % remaining
+        reset_after = math.ceil(reset_time - now)
+        return [
+            budget.policy_pair,
+            (
+                b"ratelimit",
+                b"limit=%b, remaining=%b, reset=%d"
+                % (amount, left, reset_after if reset_after > 0 else 0),
+            ),
+            (b"x-ratelimit-limit", amount),
+            (b"x-ratelimit-remaining", left),
+            (b"x-ratelimit-reset", b"%d" % math.ceil(reset_time if reset_time > now else now)),
+        ]
+
     async def _charge(self, bucket: str, budget: _Budget) -> Decision:
         now = time.time()
         charges = budget.charges
@@ -179,12 +222,7 @@ class RateLimiter:
 
     @staticmethod
     def _decide(budget: _Budget, results: list[WindowStats], now: float) -> Decision:
-        # The policy to report: the one that refused, else the one closest to running out.
-        index = len(results) - 1
-        if index and results[index].remaining >= 0:
-            for i in range(index - 1, -1, -1):
-                if results[i].remaining <= results[index].remaining:
-                    index = i
+        index = _reported(results)
         reset_time, remaining = results[index]
         return Decision(
             remaining >= 0,  # allowed
