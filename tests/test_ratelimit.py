@@ -438,3 +438,41 @@ async def test_app_limiter_shares_redis(make_client: Any, redis_url: str) -> Non
 
     assert statuses == [200, 200]
     assert [r.status_code for r in hits] == [200, 200, 429]
+
+
+async def test_headers_without_a_decision_equal_the_decisions_headers(
+    make_limiter: LimiterFactory,
+) -> None:
+    # The front's charge (hit_now_headers) builds the allowed answer's headers itself; for
+    # the same sequence of charges they must be what Decision.raw_headers says, and the
+    # refusal must come at the same request, as a Decision.
+    def scope() -> dict[str, Any]:
+        return {
+            "type": "http",
+            "method": "GET",
+            "path": "/graphql",
+            "headers": [],
+            "client": ("203.0.113.9", 4000),
+            "state": {},
+        }
+
+    with_decision = make_limiter(rate_limit="3/second;5/minute")
+    headers_only = make_limiter(rate_limit="3/second;5/minute")
+
+    def without_reset(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        return [
+            (name, value.rsplit(b", reset=", 1)[0] if name == b"ratelimit" else value)
+            for name, value in headers
+            if name != b"x-ratelimit-reset"
+        ]
+
+    for _ in range(3):
+        decision = await with_decision.hit(scope())
+        answer = headers_only.hit_now_headers(scope())
+        assert isinstance(answer, list)
+        assert without_reset(answer) == without_reset(decision.raw_headers())
+    refused = await with_decision.hit(scope())
+    refusal = headers_only.hit_now_headers(scope())
+    assert not refused.allowed
+    assert not isinstance(refusal, list) and refusal is not None and not refusal.allowed
+    assert without_reset(refusal.raw_headers()) == without_reset(refused.raw_headers())
