@@ -51,7 +51,7 @@ from pypole_gql.graphql.persisted import PersistedQueries
 from pypole_gql.logging import get_logger, json_lines, redact_secrets, redact_text, request_id_var
 from pypole_gql.middleware import client_ip, new_request_id, request_id_for
 from pypole_gql.ratelimit import Decision, RateLimiter, RateLimitMiddleware, charged
-from pypole_gql.web.body import replay_messages
+from pypole_gql.web.body import read_messages, replay_messages
 from pypole_gql.web.cors import CORS
 
 __all__ = ["CacheHitFront"]
@@ -190,7 +190,7 @@ class CacheHitFront:
             if media != _JSON_MEDIA or not 0 < length <= MAX_REQUEST_BYTES:
                 await self.app(scope, receive, send)
                 return
-            body, messages = await _read_body(receive)
+            body, messages = await read_messages(receive, MAX_REQUEST_BYTES)
             if body is None or self._persisted.persisted_only or b"persistedQuery" in body:
                 await self.app(scope, replay_messages(messages, receive), send)
                 return
@@ -368,23 +368,3 @@ def _hundredths(hundredths: int) -> bytes:
 #: The renderings of the durations up to 20 ms, a hit's usual ones, made once.
 _MILLISECONDS_KEPT: Final = 2000
 _MILLISECONDS: Final = [_hundredths(h) for h in range(_MILLISECONDS_KEPT)]
-
-
-async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
-    """The whole body (None when the client stopped or it passed the response cache's
-    limit) and the messages read, as :class:`ResponseCache` reads it."""
-    messages: list[Message] = []
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return None, messages
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_REQUEST_BYTES:
-            return None, messages
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), messages

@@ -44,7 +44,7 @@ from pypole_gql.cache.responses import (
     ResponseLayer,
     app_version,
 )
-from pypole_gql.web.body import replay_messages
+from pypole_gql.web.body import read_messages, replay_messages
 
 __all__ = ["MAX_REQUEST_BYTES", "ResponseCache"]
 
@@ -194,22 +194,9 @@ class ResponseCache(ResponseLayer):
         media = content_type.split(b";", 1)[0].strip().lower()
         if media != _JSON_MEDIA or not 0 < length <= MAX_REQUEST_BYTES:
             return None, [], None
-        messages: list[Message] = []
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                return None, messages, None
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_REQUEST_BYTES:
-                return None, messages, None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body, messages = await read_messages(receive, MAX_REQUEST_BYTES)
+        if body is None:
+            return None, messages, None
         return self._key_for("POST", body, lambda: self._from_body(body)), messages, None
 
     def known_key(self, method: str, raw: bytes) -> str | None:

@@ -27,6 +27,26 @@ async def read_body(request: Request, limit: int = MAX_JSON_BODY) -> bytes:
     return b"".join(chunks)
 
 
+async def read_messages(receive: Receive, limit: int) -> tuple[bytes | None, list[Message]]:
+    """The whole body read from ``receive`` (None when the client stopped, or the body passed
+    ``limit`` bytes) and the messages read, to hand on with :func:`replay_messages`."""
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return None, messages
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None, messages
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), messages
+
+
 def replay_body(body: bytes, receive: Receive) -> Receive:
     """``receive`` for a body already read: the body once, then the client's own messages
     (a disconnect, for instance)."""
